@@ -1,0 +1,64 @@
+#pragma once
+// Image decoding and resampling: the one place where bytes become pixels.
+//
+// All functions are pure and thread-safe. Errors: ImageError (bytes are not an accepted
+// image, or it exceeds the pixel limit), IoError (file cannot be read).
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "xraykit/export.hpp"
+
+namespace xraykit {
+
+/// An 8-bit image in row-major, interleaved (HWC) layout. Owns its pixels.
+struct Image {
+  int width = 0;
+  int height = 0;
+  int channels = 0;  ///< 1 (grey) or 3 (RGB)
+  std::vector<std::uint8_t> pixels;  ///< width * height * channels bytes
+
+  std::uint8_t* data() { return pixels.data(); }
+  const std::uint8_t* data() const { return pixels.data(); }
+};
+
+/// How an image of another aspect ratio is brought to the square network input.
+enum class Geometry {
+  /// Stretch to size x size. Default: the Kermany training images are already stored
+  /// squashed to 224 x 224, so squashing full-size radiographs the same way keeps the
+  /// inputs seen at prediction time alike to those seen in training.
+  Squash,
+  /// Keep the aspect ratio, shrink the long side to size and pad the rest with black
+  /// (letterbox), centred.
+  Pad,
+};
+
+struct DecodeOptions {
+  int channels = 1;  ///< 1: convert to luminance; 3: RGB (grey sources are replicated)
+  /// Images with more pixels than this are refused from their header, before any pixel
+  /// memory is allocated (decompression bombs).
+  std::int64_t max_pixels = 64'000'000;
+};
+
+/// Decodes JPEG, PNG (8/16-bit; grey, grey+alpha, RGB, RGBA) or BMP from memory.
+/// 16-bit samples are reduced to 8 bits; alpha is dropped.
+XRAYKIT_API Image decode_image(const std::uint8_t* bytes, std::size_t size,
+                               const DecodeOptions& options = {});
+
+/// Reads a file and decodes it; errors name the path.
+XRAYKIT_API Image load_image(const std::string& path, const DecodeOptions& options = {});
+
+/// Resamples to width x height. Shrinking averages the exact area each output pixel
+/// covers (no aliasing on a 2,000 px radiograph); enlarging is bilinear.
+XRAYKIT_API Image resize(const Image& src, int width, int height);
+
+/// Brings an image to size x size following the geometry policy.
+XRAYKIT_API Image fit_square(const Image& src, int size, Geometry geometry);
+
+/// Encodes as PNG (for contact sheets, overlays and tests).
+XRAYKIT_API std::vector<std::uint8_t> encode_png(const Image& image);
+
+/// Writes a PNG atomically (temporary file, then rename).
+XRAYKIT_API void save_png(const Image& image, const std::string& path);
+
+}  // namespace xraykit

@@ -1,0 +1,7 @@
+#pragma once
+// Umbrella header: the whole public C++ API of xraykit.
+//   Dataset -> Augmenter -> ResNetClassifier::fit -> Evaluator
+#include "xraykit/error.hpp"
+#include "xraykit/image.hpp"
+#include "xraykit/dataset.hpp"
+#include "xraykit/version.hpp"

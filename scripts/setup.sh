@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package xraykit needs. Idempotent; run as root (or with sudo).
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config ninja-build
+  libtorch-dev libfmt-dev libstb-dev doctest-dev libbenchmark-dev
+  nlohmann-json3-dev libcli11-dev libcpp-httplib-dev
+  pybind11-dev python3-dev python3-numpy python3-pytest python3-torch python3-torchvision
+  python3-pip python3-setuptools python3-wheel
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all ${#packages[@]} packages already installed"
+  exit 0
+fi
+
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

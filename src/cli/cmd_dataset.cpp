@@ -1,0 +1,49 @@
+// `xraykit dataset DIR`: what the tool sees in a folder tree or manifest, and how it would
+// split it.
+#include <fmt/format.h>
+
+#include "commands.hpp"
+#include "xraykit/dataset.hpp"
+
+namespace xraykit::cli {
+
+Command add_dataset_command(CLI::App& app) {
+  struct Args {
+    std::string source;
+    double val = 0.15;
+    std::uint64_t seed = 42;
+    int size = 224;
+    int threads = 0;
+    bool strict = false;
+    std::string patient_regex;
+  };
+  auto args = std::make_shared<Args>();
+  auto* cmd = app.add_subcommand("dataset", "Summarise a dataset (class folders or CSV manifest) and its split");
+  cmd->footer(
+      "Examples:\n"
+      "  xraykit dataset ../shared/data/chest_xray/train\n"
+      "  xraykit dataset manifest.csv --val 0.2 --seed 7");
+  cmd->add_option("DATA", args->source, "Folder with one subfolder per class, or a CSV manifest (path,label[,patient])")
+      ->required();
+  cmd->add_option("--val", args->val, "Validation fraction of each class (patient-disjoint)")
+      ->check(CLI::Range(0.0, 1.0))->capture_default_str();
+  cmd->add_option("--seed", args->seed, "Seed of the split")->capture_default_str();
+  cmd->add_option("--size", args->size, "Input size in pixels")->check(CLI::Range(8, 4096))->capture_default_str();
+  cmd->add_option("--threads", args->threads, "Decoding threads (0 = all cores)")->capture_default_str();
+  cmd->add_option("--patient-regex", args->patient_regex, "Regex whose first group is the patient id in file names");
+  cmd->add_flag("--strict", args->strict, "Fail on the first bad file instead of skipping it");
+  return [args] {
+    DatasetOptions opt;
+    opt.image_size = args->size;
+    opt.threads = args->threads;
+    opt.strict = args->strict;
+    opt.patient_regex = args->patient_regex;
+    const bool csv = args->source.size() > 4 && args->source.substr(args->source.size() - 4) == ".csv";
+    const Dataset data = csv ? Dataset::from_csv(args->source, opt) : Dataset::from_folder(args->source, opt);
+    fmt::print("{}", data.detailed_summary());
+    if (data.num_classes() >= 2) fmt::print("\n{}", describe_split(data.split(args->val, args->seed)));
+    return 0;
+  };
+}
+
+}  // namespace xraykit::cli

@@ -1,0 +1,34 @@
+// The `xraykit` command-line tool: a thin shell over the library.
+#include <cstdio>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "commands.hpp"
+#include "xraykit/error.hpp"
+#include "xraykit/version.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"xraykit: train, evaluate and deploy chest X-ray classifiers on the CPU"};
+  app.set_version_flag("--version", std::string("xraykit ") + XRAYKIT_VERSION_STRING);
+  app.require_subcommand(1);
+  std::map<CLI::App*, xraykit::cli::Command> commands;
+  auto add = [&](xraykit::cli::Command cmd) { commands[app.get_subcommands({}).back()] = std::move(cmd); };
+  add(xraykit::cli::add_dataset_command(app));
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  try {
+    for (auto& [sub, run] : commands)
+      if (sub->parsed()) return run();
+  } catch (const xraykit::Error& e) {
+    fmt::print(stderr, "xraykit: error: {}\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "xraykit: unexpected error: {}\n", e.what());
+    return 2;
+  }
+  return 0;
+}

@@ -1,0 +1,63 @@
+#include "file_util.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include <fmt/format.h>
+
+#include "xraykit/error.hpp"
+
+namespace xraykit {
+
+std::vector<std::uint8_t> read_file(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) throw IoError(fmt::format("{}: is a folder, not a file", path));
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw IoError(fmt::format("{}: cannot open ({})", path, std::strerror(errno)));
+  in.seekg(0, std::ios::end);
+  const std::streamoff n = in.tellg();
+  if (n < 0) throw IoError(fmt::format("{}: cannot read", path));
+  in.seekg(0);
+  std::vector<std::uint8_t> bytes(static_cast<std::size_t>(n));
+  if (n > 0 && !in.read(reinterpret_cast<char*>(bytes.data()), n))
+    throw IoError(fmt::format("{}: read failed", path));
+  return bytes;
+}
+
+void write_file_atomic(const std::string& path, const void* data, std::size_t size) {
+  const std::string tmp = fmt::format("{}.tmp.{}", path, ::getpid());
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) throw IoError(fmt::format("{}: cannot write ({})", path, std::strerror(errno)));
+  const char* p = static_cast<const char*>(data);
+  std::size_t left = size;
+  while (left > 0) {
+    const ssize_t n = ::write(fd, p, left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int err = errno;
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      throw IoError(fmt::format("{}: write failed ({})", path, std::strerror(err)));
+    }
+    p += n;
+    left -= static_cast<std::size_t>(n);
+  }
+  const bool synced = ::fsync(fd) == 0;
+  if (::close(fd) != 0 || !synced) {
+    ::unlink(tmp.c_str());
+    throw IoError(fmt::format("{}: write failed ({})", path, std::strerror(errno)));
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(tmp.c_str());
+    throw IoError(fmt::format("{}: cannot rename into place ({})", path, std::strerror(err)));
+  }
+}
+
+}  // namespace xraykit

@@ -1,0 +1,19 @@
+#pragma once
+// Whole-file reads and atomic writes (write a temporary beside the target, then rename, so a
+// crash never leaves a half-written file under the real name).
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace xraykit {
+
+std::vector<std::uint8_t> read_file(const std::string& path);
+void write_file_atomic(const std::string& path, const void* data, std::size_t size);
+inline void write_file_atomic(const std::string& path, const std::vector<std::uint8_t>& bytes) {
+  write_file_atomic(path, bytes.data(), bytes.size());
+}
+inline void write_file_atomic(const std::string& path, const std::string& text) {
+  write_file_atomic(path, text.data(), text.size());
+}
+
+}  // namespace xraykit

@@ -1,0 +1,113 @@
+// Bytes -> pixels: format sniffing, size checks before allocation, truncation checks that
+// stb_image itself does not make, and PNG encoding.
+#include <stb_image.h>
+#include <stb_image_write.h>
+
+#include <algorithm>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "xraykit/error.hpp"
+#include "xraykit/image.hpp"
+#include "file_util.hpp"
+
+namespace xraykit {
+namespace {
+
+enum class Format { Jpeg, Png, Bmp, Unknown };
+
+Format sniff(const std::uint8_t* b, std::size_t n) {
+  if (n >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF) return Format::Jpeg;
+  static const std::uint8_t png[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+  if (n >= 8 && std::memcmp(b, png, 8) == 0) return Format::Png;
+  if (n >= 2 && b[0] == 'B' && b[1] == 'M') return Format::Bmp;
+  return Format::Unknown;
+}
+
+// stb_image zero-fills a JPEG whose data stops early and reports success. In entropy-coded
+// data 0xFF is always followed by 0x00 or a restart marker, so an end-of-image marker near
+// the end of the file is the reliable sign that the file is whole.
+bool jpeg_has_end(const std::uint8_t* b, std::size_t n) {
+  const std::size_t window = std::min<std::size_t>(n, 4096);
+  for (std::size_t i = n - window; i + 1 < n; ++i)
+    if (b[i] == 0xFF && b[i + 1] == 0xD9) return true;
+  return false;
+}
+
+// Likewise for BMP: the header states the file size.
+bool bmp_is_whole(const std::uint8_t* b, std::size_t n) {
+  if (n < 14) return false;
+  const std::uint32_t declared = b[2] | (b[3] << 8) | (b[4] << 16) | (std::uint32_t(b[5]) << 24);
+  return declared == 0 || declared <= n;
+}
+
+}  // namespace
+
+Image decode_image(const std::uint8_t* bytes, std::size_t size, const DecodeOptions& options) {
+  if (options.channels != 1 && options.channels != 3)
+    throw InvalidArgument(fmt::format("channels must be 1 or 3, not {}", options.channels));
+  if (bytes == nullptr || size == 0) throw ImageError("empty file (0 bytes)");
+  if (size > static_cast<std::size_t>(INT32_MAX)) throw ImageError("file larger than 2 GiB");
+
+  const Format format = sniff(bytes, size);
+  if (format == Format::Unknown) throw ImageError("not a JPEG, PNG or BMP image");
+
+  const int len = static_cast<int>(size);
+  int w = 0, h = 0, comp = 0;
+  if (!stbi_info_from_memory(bytes, len, &w, &h, &comp))
+    throw ImageError(fmt::format("unreadable image header ({})", stbi_failure_reason()));
+  if (w <= 0 || h <= 0) throw ImageError("image has no pixels");
+  if (static_cast<std::int64_t>(w) * h > options.max_pixels)
+    throw ImageError(fmt::format("image is {}x{} pixels, above the limit of {} pixels", w, h,
+                                 options.max_pixels));
+  if (format == Format::Jpeg && !jpeg_has_end(bytes, size))
+    throw ImageError("truncated JPEG (no end-of-image marker)");
+  if (format == Format::Bmp && !bmp_is_whole(bytes, size))
+    throw ImageError("truncated BMP (shorter than its header says)");
+
+  int got = 0;
+  std::unique_ptr<stbi_uc, void (*)(void*)> data(
+      stbi_load_from_memory(bytes, len, &w, &h, &got, options.channels), stbi_image_free);
+  if (!data) throw ImageError(fmt::format("corrupt image ({})", stbi_failure_reason()));
+
+  Image img;
+  img.width = w;
+  img.height = h;
+  img.channels = options.channels;
+  img.pixels.assign(data.get(), data.get() + static_cast<std::size_t>(w) * h * options.channels);
+  return img;
+}
+
+Image load_image(const std::string& path, const DecodeOptions& options) {
+  const std::vector<std::uint8_t> bytes = read_file(path);
+  try {
+    return decode_image(bytes.data(), bytes.size(), options);
+  } catch (const ImageError& e) {
+    throw ImageError(fmt::format("{}: {}", path, e.what()));
+  }
+}
+
+std::vector<std::uint8_t> encode_png(const Image& image) {
+  if (image.width <= 0 || image.height <= 0 ||
+      image.pixels.size() != static_cast<std::size_t>(image.width) * image.height * image.channels)
+    throw InvalidArgument("encode_png: image size and pixel buffer disagree");
+  std::vector<std::uint8_t> out;
+  auto sink = [](void* ctx, void* data, int n) {
+    auto* v = static_cast<std::vector<std::uint8_t>*>(ctx);
+    v->insert(v->end(), static_cast<std::uint8_t*>(data), static_cast<std::uint8_t*>(data) + n);
+  };
+  if (!stbi_write_png_to_func(sink, &out, image.width, image.height, image.channels,
+                              image.data(), image.width * image.channels))
+    throw ImageError("PNG encoding failed");
+  return out;
+}
+
+void save_png(const Image& image, const std::string& path) {
+  write_file_atomic(path, encode_png(image));
+}
+
+}  // namespace xraykit
