@@ -72,9 +72,12 @@ void list_images(const fs::path& dir, Listing& listing, const DatasetOptions& o,
   }
   std::sort(entries.begin(), entries.end());
   for (const auto& p : entries) {
+    const fs::file_status st = fs::status(p, ec);
     if (is_hidden(p)) {
       ++listing.ignored;
-    } else if (fs::is_directory(p, ec)) {
+    } else if (ec) {
+      reject(listing, o, p.string(), "unreadable (" + ec.message() + ")");
+    } else if (fs::is_directory(st)) {
       list_images(p, listing, o, out);
     } else if (has_image_extension(p)) {
       out.push_back(p.string());

@@ -45,6 +45,53 @@ bool bmp_is_whole(const std::uint8_t* b, std::size_t n) {
   return declared == 0 || declared <= n;
 }
 
+std::uint32_t be16(const std::uint8_t* p) { return (p[0] << 8) | p[1]; }
+std::uint32_t be32(const std::uint8_t* p) { return (std::uint32_t(p[0]) << 24) | (p[1] << 16) | (p[2] << 8) | p[3]; }
+std::int32_t le32(const std::uint8_t* p) {
+  return static_cast<std::int32_t>(p[0] | (p[1] << 8) | (p[2] << 16) | (std::uint32_t(p[3]) << 24));
+}
+
+// Width and height from the header alone. stb_image refuses some huge headers itself, but
+// with a vague reason; reading them here gives the pixel limit one clear message.
+bool header_size(Format f, const std::uint8_t* b, std::size_t n, std::int64_t& w, std::int64_t& h) {
+  if (f == Format::Png) {
+    if (n < 24 || std::memcmp(b + 12, "IHDR", 4) != 0) return false;
+    w = be32(b + 16);
+    h = be32(b + 20);
+    return true;
+  }
+  if (f == Format::Bmp) {
+    if (n < 26) return false;
+    const std::int32_t header = le32(b + 14);
+    if (header == 12) {
+      w = b[18] | (b[19] << 8);
+      h = b[20] | (b[21] << 8);
+    } else {
+      w = le32(b + 18);
+      h = std::abs(static_cast<std::int64_t>(le32(b + 22)));
+    }
+    return true;
+  }
+  // JPEG: walk the marker segments to the first start-of-frame.
+  std::size_t i = 2;
+  while (i + 4 <= n) {
+    if (b[i] != 0xFF) return false;
+    const std::uint8_t m = b[i + 1];
+    if (m == 0xFF) { ++i; continue; }
+    if (m == 0x01 || (m >= 0xD0 && m <= 0xD9)) { i += 2; continue; }
+    const std::size_t len = be16(b + i + 2);
+    const bool sof = m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC;
+    if (sof) {
+      if (i + 9 > n) return false;
+      h = be16(b + i + 5);
+      w = be16(b + i + 7);
+      return true;
+    }
+    i += 2 + len;
+  }
+  return false;
+}
+
 }  // namespace
 
 Image decode_image(const std::uint8_t* bytes, std::size_t size, const DecodeOptions& options) {
@@ -56,14 +103,16 @@ Image decode_image(const std::uint8_t* bytes, std::size_t size, const DecodeOpti
   const Format format = sniff(bytes, size);
   if (format == Format::Unknown) throw ImageError("not a JPEG, PNG or BMP image");
 
+  std::int64_t hw = 0, hh = 0;
+  if (!header_size(format, bytes, size, hw, hh)) throw ImageError("unreadable image header");
+  if (hw <= 0 || hh <= 0) throw ImageError("image has no pixels");
+  if (hw * hh > options.max_pixels)
+    throw ImageError(fmt::format("image is {}x{} pixels, above the limit of {} pixels", hw, hh,
+                                 options.max_pixels));
   const int len = static_cast<int>(size);
   int w = 0, h = 0, comp = 0;
   if (!stbi_info_from_memory(bytes, len, &w, &h, &comp))
     throw ImageError(fmt::format("unreadable image header ({})", stbi_failure_reason()));
-  if (w <= 0 || h <= 0) throw ImageError("image has no pixels");
-  if (static_cast<std::int64_t>(w) * h > options.max_pixels)
-    throw ImageError(fmt::format("image is {}x{} pixels, above the limit of {} pixels", w, h,
-                                 options.max_pixels));
   if (format == Format::Jpeg && !jpeg_has_end(bytes, size))
     throw ImageError("truncated JPEG (no end-of-image marker)");
   if (format == Format::Bmp && !bmp_is_whole(bytes, size))

@@ -1,0 +1,51 @@
+#pragma once
+// Helpers shared by the test suites: temporary folders, synthetic image files, and the
+// location of the real training data.
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "xraykit/image.hpp"
+
+namespace testsupport {
+
+namespace fs = std::filesystem;
+
+/// A fresh folder under the system temp dir, removed when the object dies.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const fs::path& path() const { return path_; }
+  fs::path operator/(const std::string& name) const { return path_ / name; }
+
+ private:
+  fs::path path_;
+};
+
+/// A w x h image with c channels whose pixels follow a simple pattern seeded by `seed`.
+xraykit::Image pattern_image(int w, int h, int c, int seed = 0);
+
+void write_bytes(const fs::path& path, const std::vector<std::uint8_t>& bytes);
+std::vector<std::uint8_t> read_bytes(const fs::path& path);
+
+/// Encoders (stb_image_write, compiled into the tests themselves).
+void write_png(const fs::path& path, const xraykit::Image& img);
+void write_jpeg(const fs::path& path, const xraykit::Image& img, int quality = 90);
+void write_bmp(const fs::path& path, const xraykit::Image& img);
+
+/// A PNG with 16-bit samples (stb_image_write cannot make one), built by hand:
+/// colour_type 0 = grey, 2 = RGB; values are 16-bit.
+std::vector<std::uint8_t> png16(int w, int h, int colour_type, const std::vector<std::uint16_t>& samples);
+
+/// Only an IHDR claiming width x height, then IEND: a decompression-bomb header.
+std::vector<std::uint8_t> png_header_only(std::uint32_t width, std::uint32_t height);
+
+/// The real training set: $XRAYKIT_DATA, else ../shared/data/chest_xray/train beside the
+/// source tree. Empty string if neither exists.
+std::string real_data_dir();
+
+}  // namespace testsupport

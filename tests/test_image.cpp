@@ -1,0 +1,185 @@
+// Decoding and resampling: formats, bad bytes, and the resampler's arithmetic.
+#include <doctest/doctest.h>
+
+#include <numeric>
+
+#include "support.hpp"
+#include "xraykit/error.hpp"
+#include "xraykit/image.hpp"
+
+using namespace xraykit;
+using namespace testsupport;
+
+namespace {
+double mean(const Image& img) {
+  return std::accumulate(img.pixels.begin(), img.pixels.end(), 0.0) / img.pixels.size();
+}
+Image solid(int w, int h, int c, std::uint8_t v) {
+  Image img{w, h, c, {}};
+  img.pixels.assign(static_cast<std::size_t>(w) * h * c, v);
+  return img;
+}
+}  // namespace
+
+TEST_CASE("PNG 8-bit in every channel layout decodes to grey and to RGB") {
+  TempDir dir;
+  for (int c : {1, 2, 3, 4}) {
+    CAPTURE(c);
+    Image src = solid(5, 4, c, 0);
+    for (std::size_t i = 0; i < src.pixels.size(); i += c) {
+      src.pixels[i] = 200;                 // grey or red
+      if (c >= 3) src.pixels[i + 1] = 200, src.pixels[i + 2] = 200;
+      if (c == 2 || c == 4) src.pixels[i + c - 1] = 255;  // opaque alpha
+    }
+    write_png(dir / "a.png", src);
+    const Image grey = load_image((dir / "a.png").string(), {1});
+    CHECK(grey.width == 5);
+    CHECK(grey.height == 4);
+    CHECK(grey.channels == 1);
+    CHECK(grey.pixels[0] == doctest::Approx(200).epsilon(0.02));
+    const Image rgb = load_image((dir / "a.png").string(), {3});
+    CHECK(rgb.channels == 3);
+    CHECK(rgb.pixels.size() == 5u * 4 * 3);
+    CHECK(rgb.pixels[1] == doctest::Approx(200).epsilon(0.02));
+  }
+}
+
+TEST_CASE("16-bit PNG, grey and RGB, is reduced to 8 bits") {
+  std::vector<std::uint16_t> grey(6 * 3, 0x8000);
+  grey[0] = 0xFFFF;
+  auto bytes = png16(6, 3, 0, grey);
+  Image img = decode_image(bytes.data(), bytes.size());
+  CHECK(img.width == 6);
+  CHECK(img.height == 3);
+  CHECK(img.pixels[0] == 255);
+  CHECK(img.pixels[1] == 128);
+
+  std::vector<std::uint16_t> rgb(2 * 2 * 3, 0);
+  for (std::size_t i = 0; i < rgb.size(); i += 3) rgb[i + 1] = 0xFFFF;  // pure green
+  bytes = png16(2, 2, 2, rgb);
+  img = decode_image(bytes.data(), bytes.size(), {3});
+  CHECK(img.pixels[0] == 0);
+  CHECK(img.pixels[1] == 255);
+  img = decode_image(bytes.data(), bytes.size(), {1});
+  CHECK(img.pixels[0] > 100);  // luminance of green
+  CHECK(img.pixels[0] < 200);
+}
+
+TEST_CASE("JPEG and BMP decode") {
+  TempDir dir;
+  const Image src = solid(32, 16, 3, 90);
+  write_jpeg(dir / "a.jpg", src);
+  write_bmp(dir / "a.bmp", src);
+  for (const char* name : {"a.jpg", "a.bmp"}) {
+    CAPTURE(name);
+    const Image img = load_image((dir / name).string());
+    CHECK(img.width == 32);
+    CHECK(img.height == 16);
+    CHECK(mean(img) == doctest::Approx(90).epsilon(0.03));
+  }
+}
+
+TEST_CASE("bad bytes are refused with a reason, never a crash") {
+  TempDir dir;
+  write_jpeg(dir / "good.jpg", pattern_image(64, 64, 1));
+  const auto good = read_bytes(dir / "good.jpg");
+
+  SUBCASE("zero bytes") { CHECK_THROWS_WITH_AS(decode_image(good.data(), 0), "empty file (0 bytes)", ImageError); }
+  SUBCASE("text") {
+    const std::string text = "hello, this is not an image";
+    CHECK_THROWS_WITH_AS(decode_image(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()),
+                         "not a JPEG, PNG or BMP image", ImageError);
+  }
+  SUBCASE("truncated JPEG") {
+    CHECK_THROWS_WITH_AS(decode_image(good.data(), good.size() / 2), doctest::Contains("truncated JPEG"), ImageError);
+  }
+  SUBCASE("JPEG magic followed by garbage") {
+    std::vector<std::uint8_t> junk = {0xFF, 0xD8, 0xFF};
+    for (int i = 0; i < 500; ++i) junk.push_back(static_cast<std::uint8_t>(i * 7919));
+    junk.push_back(0xFF);
+    junk.push_back(0xD9);
+    CHECK_THROWS_AS(decode_image(junk.data(), junk.size()), ImageError);
+  }
+  SUBCASE("truncated PNG") {
+    write_png(dir / "p.png", pattern_image(64, 64, 1));
+    const auto png = read_bytes(dir / "p.png");
+    CHECK_THROWS_AS(decode_image(png.data(), png.size() - 30), ImageError);
+  }
+  SUBCASE("truncated BMP") {
+    write_bmp(dir / "b.bmp", pattern_image(64, 64, 3));
+    const auto bmp = read_bytes(dir / "b.bmp");
+    CHECK_THROWS_WITH_AS(decode_image(bmp.data(), bmp.size() - 100), doctest::Contains("truncated BMP"), ImageError);
+  }
+  SUBCASE("decompression bomb header: 60,000 x 60,000 refused before decoding") {
+    const auto bomb = png_header_only(60000, 60000);
+    CHECK_THROWS_WITH_AS(decode_image(bomb.data(), bomb.size()),
+                         doctest::Contains("60000x60000 pixels, above the limit"), ImageError);
+  }
+  SUBCASE("the pixel limit is configurable") {
+    DecodeOptions small;
+    small.max_pixels = 64 * 63;
+    CHECK_THROWS_WITH_AS(decode_image(good.data(), good.size(), small), doctest::Contains("above the limit"), ImageError);
+  }
+  SUBCASE("missing file names the path") {
+    CHECK_THROWS_WITH_AS(load_image((dir / "nope.png").string()), doctest::Contains("nope.png"), IoError);
+  }
+  SUBCASE("errors from load_image name the path") {
+    write_bytes(dir / "bad.png", {1, 2, 3});
+    CHECK_THROWS_WITH_AS(load_image((dir / "bad.png").string()), doctest::Contains("bad.png: not a JPEG"), ImageError);
+  }
+}
+
+TEST_CASE("area resize averages exactly the covered pixels") {
+  Image src{4, 2, 1, {0, 10, 20, 30, 40, 50, 60, 70}};
+  const Image half = resize(src, 2, 1);
+  CHECK(half.pixels == std::vector<std::uint8_t>{25, 45});  // (0+10+40+50)/4=25, (20+30+60+70)/4=45
+  // Non-integer factor: 3 -> 2, the middle pixel is split between both outputs.
+  Image row{3, 1, 1, {0, 90, 180}};
+  const Image two = resize(row, 2, 1);
+  CHECK(two.pixels == std::vector<std::uint8_t>{30, 150});  // (0*1 + 90*.5)/1.5, (90*.5+180)/1.5
+}
+
+TEST_CASE("shrinking a one-pixel checkerboard does not alias") {
+  Image board{2000, 1500, 1, {}};
+  board.pixels.resize(2000u * 1500);
+  for (int y = 0; y < 1500; ++y)
+    for (int x = 0; x < 2000; ++x) board.pixels[y * 2000u + x] = ((x + y) % 2) ? 255 : 0;
+  const Image small = resize(board, 224, 224);
+  for (std::uint8_t v : small.pixels) {
+    CHECK(v >= 120);
+    CHECK(v <= 135);
+  }
+}
+
+TEST_CASE("enlarging is bilinear and keeps a constant image constant") {
+  const Image up = resize(solid(3, 3, 3, 77), 10, 7);
+  CHECK(up.width == 10);
+  CHECK(up.height == 7);
+  for (auto v : up.pixels) CHECK(v == 77);
+  Image ramp{2, 1, 1, {0, 200}};
+  const Image r = resize(ramp, 4, 1);
+  CHECK(r.pixels == std::vector<std::uint8_t>{0, 50, 150, 200});
+}
+
+TEST_CASE("fit_square: squash stretches, pad letterboxes centred") {
+  const Image wide = solid(200, 100, 1, 255);
+  const Image squashed = fit_square(wide, 50, Geometry::Squash);
+  CHECK(squashed.width == 50);
+  CHECK(mean(squashed) == 255);
+  const Image padded = fit_square(wide, 50, Geometry::Pad);
+  CHECK(padded.width == 50);
+  CHECK(padded.height == 50);
+  CHECK(padded.pixels[0] == 0);            // top bar
+  CHECK(padded.pixels[25 * 50 + 25] == 255);  // centre
+  CHECK(padded.pixels[49 * 50 + 25] == 0);    // bottom bar
+  CHECK(mean(padded) == doctest::Approx(127.5).epsilon(0.02));
+}
+
+TEST_CASE("PNG round trip through save_png") {
+  TempDir dir;
+  const Image img = pattern_image(17, 9, 3, 4);
+  save_png(img, (dir / "x.png").string());
+  const Image back = load_image((dir / "x.png").string(), {3});
+  CHECK(back.pixels == img.pixels);
+  CHECK_THROWS_AS(save_png(img, (dir / "no" / "such" / "x.png").string()), IoError);
+}
