@@ -4,4 +4,6 @@
 #include "xraykit/error.hpp"
 #include "xraykit/image.hpp"
 #include "xraykit/dataset.hpp"
+#include "xraykit/metrics.hpp"
+#include "xraykit/evaluator.hpp"
 #include "xraykit/version.hpp"
