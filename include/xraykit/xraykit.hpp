@@ -4,6 +4,8 @@
 #include "xraykit/error.hpp"
 #include "xraykit/image.hpp"
 #include "xraykit/dataset.hpp"
+#include "xraykit/augment.hpp"
 #include "xraykit/metrics.hpp"
+#include "xraykit/classifier.hpp"
 #include "xraykit/evaluator.hpp"
 #include "xraykit/version.hpp"

@@ -1,0 +1,175 @@
+#pragma once
+// ResNetClassifier: a torchvision-compatible ResNet that trains, predicts, saves and loads.
+//
+// What it is for: the model of xraykit. ResNet-18/34/50/101/152 with torchvision's module
+// tree and parameter names ("layer1.0.conv1.weight", ...), 1 or 3 input channels, any
+// number of classes. It loads torchvision state_dicts saved by Python's torch.save (for
+// transfer learning), and saves itself as one self-describing file (weights, architecture,
+// classes, input size, normalisation, decision threshold, training provenance).
+//
+// Ownership: owns its network; movable, not copyable.
+// Thread safety: const members (predict*, evaluate, save, state_dict, info) may run from
+// several threads at once. fit, load_* and set_* need exclusive access.
+// Errors: InvalidArgument (unknown architecture, bad options or images), ModelError
+// (a file that is not an xraykit model or is truncated, weights that do not fit), IoError
+// (unreadable or unwritable paths), Cancelled is never thrown: a cancelled fit returns with
+// FitResult::cancelled set.
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "xraykit/dataset.hpp"
+#include "xraykit/evaluator.hpp"
+#include "xraykit/export.hpp"
+#include "xraykit/image.hpp"
+#include "xraykit/metrics.hpp"
+
+namespace xraykit {
+
+struct ClassifierOptions {
+  int image_size = 224;
+  int channels = 1;
+  Geometry geometry = Geometry::Squash;  ///< how predict() brings other shapes to the input
+  Normalization normalization;
+  std::uint64_t seed = 42;  ///< weight initialisation
+};
+
+/// One named tensor of the network, for moving weights to and from other frameworks.
+struct TensorData {
+  std::string name;                 ///< torchvision name, e.g. "layer1.0.bn1.running_mean"
+  std::vector<std::int64_t> shape;
+  std::string dtype;                ///< "float32" or "int64"
+  std::vector<std::uint8_t> bytes;  ///< contiguous, native byte order
+};
+
+struct Prediction {
+  int label = 0;
+  std::string class_name;
+  std::vector<float> probabilities;  ///< one per class
+};
+
+enum class Balance {
+  None,
+  Weights,  ///< class-weighted loss (balanced weights)
+  Sampler,  ///< draw training samples with probability inversely proportional to class size
+};
+
+struct TrainOptions {
+  int epochs = 10;
+  int batch_size = 32;
+  std::string optimizer = "adamw";  ///< "adamw" or "sgd" (with momentum)
+  double learning_rate = 1e-3;
+  double weight_decay = 1e-4;
+  double momentum = 0.9;
+  double warmup_epochs = 1;  ///< linear warm-up, then cosine decay to zero
+  double label_smoothing = 0;
+  Balance balance = Balance::Weights;
+  int freeze_epochs = 0;  ///< train only `fc` for the first K epochs (transfer learning)
+  int patience = 0;       ///< stop after this many epochs without a better validation AUC; 0 = off
+  std::string augment = "light";  ///< Augmenter spec
+  int workers = 1;        ///< augmentation threads
+  int threads = 0;        ///< Torch intra-op threads; 0 = all cores
+  std::uint64_t seed = 42;
+  std::string checkpoint;  ///< written atomically after every epoch; empty = none
+  bool resume = false;     ///< continue from `checkpoint` if it exists
+  bool bf16 = false;       ///< bfloat16 autocast on the CPU
+  ThresholdRule threshold_rule = ThresholdRule::Youden;  ///< binary: chosen on validation at the end
+  double target_sensitivity = 0.95;
+  std::int64_t max_steps_per_epoch = 0;  ///< 0 = whole epochs; else cut epochs short (quick trials)
+  int bootstrap = 1000;    ///< resamples for the final validation intervals
+};
+
+/// Reported during fit(); `epoch_end` marks the report after an epoch's validation.
+struct Progress {
+  int epoch = 0, epochs = 0;
+  std::int64_t step = 0, steps = 0;  ///< within the epoch
+  double loss = 0;                   ///< running mean of the epoch's training loss
+  double learning_rate = 0;
+  double images_per_second = 0;
+  double eta_seconds = 0;            ///< for the remaining epochs
+  bool epoch_end = false;
+  EpochRecord record;                ///< valid when epoch_end
+};
+
+/// Return false to stop training cleanly after the current step.
+using ProgressCallback = std::function<bool(const Progress&)>;
+
+struct FitResult {
+  std::vector<EpochRecord> history;
+  int best_epoch = 0;
+  double best_val_auc = 0;
+  bool stopped_early = false;  ///< by patience
+  bool cancelled = false;      ///< by the callback
+  double threshold = 0.5;
+  Evaluation validation;       ///< the kept (best) model on the validation split
+};
+
+class XRAYKIT_API ResNetClassifier {
+ public:
+  /// arch: "resnet18", "resnet34", "resnet50", "resnet101" or "resnet152".
+  ResNetClassifier(const std::string& arch, std::vector<std::string> classes, const ClassifierOptions& options = {});
+  ~ResNetClassifier();
+  ResNetClassifier(ResNetClassifier&&) noexcept;
+  ResNetClassifier& operator=(ResNetClassifier&&) noexcept;
+
+  /// Reads a file written by save(); needs no other argument.
+  static ResNetClassifier load(const std::string& path);
+  /// Writes the model atomically.
+  void save(const std::string& path) const;
+
+  /// Loads a torchvision state_dict (torch.save(model.state_dict(), path)). A 3-channel
+  /// conv1 is summed over its input channels for a 1-channel model; a 1-channel one is
+  /// spread over 3. An `fc` of another class count is left freshly initialised. Returns a
+  /// note of what was adapted. ModelError if the weights belong to another architecture.
+  std::string load_torchvision(const std::string& path);
+
+  std::vector<TensorData> state_dict() const;
+  /// Replaces the weights; every name must exist with the same shape (ModelError otherwise).
+  void load_state_dict(const std::vector<TensorData>& tensors);
+
+  const std::string& arch() const;
+  const std::vector<std::string>& classes() const;
+  int image_size() const;
+  int channels() const;
+  const Normalization& normalization() const;
+  /// Binary models: P(classes()[1]) >= threshold is called classes()[1].
+  double threshold() const;
+  void set_threshold(double threshold);
+  /// Training provenance as JSON ("{}" before training).
+  const std::string& provenance() const;
+  void set_provenance(const std::string& json);
+  /// Human-readable model card.
+  std::string describe() const;
+
+  /// Any size, grey or colour: converted and resized to the model's input first.
+  /// tta: average over the image and four lightly augmented copies.
+  Prediction predict(const Image& image, bool tta = false) const;
+  Prediction predict_file(const std::string& path, bool tta = false) const;
+  std::vector<Prediction> predict(const std::vector<Image>& images, bool tta = false) const;
+  /// Raw network outputs for n already-normalised images in NCHW float layout
+  /// (n * channels * size * size values); n * classes logits, row-major.
+  std::vector<float> logits(const std::vector<float>& nchw, int n) const;
+  /// Probabilities for every sample of a dataset (which must match the model's input).
+  std::vector<std::vector<float>> predict_proba(const Dataset& data, int batch_size = 64) const;
+  /// Predicts and evaluates a labelled dataset at the model's threshold.
+  Evaluation evaluate(const Dataset& data, EvalOptions options = {}) const;
+
+  /// Trains on `train`, validating every epoch on `val` (which should be a patient-disjoint
+  /// split). Keeps the weights of the epoch with the best validation AUC, then chooses
+  /// the decision threshold on `val` (binary models) and records provenance.
+  FitResult fit(const Dataset& train, const Dataset& val, const TrainOptions& options = {},
+                const ProgressCallback& callback = {});
+
+  struct Impl;
+
+ private:
+  explicit ResNetClassifier(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+/// Number of trainable parameters of an architecture (for auto-selection and docs).
+XRAYKIT_API std::int64_t resnet_parameter_count(const std::string& arch, int channels, int classes);
+
+}  // namespace xraykit

@@ -1,0 +1,41 @@
+#pragma once
+// The state behind ResNetClassifier, shared by the files that implement it. Internal.
+#include <torch/torch.h>
+
+#include <string>
+#include <vector>
+
+#include "resnet.hpp"
+#include "xraykit/classifier.hpp"
+
+namespace xraykit {
+
+struct ResNetClassifier::Impl {
+  std::string arch;
+  std::vector<std::string> classes;
+  ClassifierOptions options;
+  double threshold = 0.5;
+  std::string provenance = "{}";
+  mutable ResNet net{nullptr};  // forward() is not const in LibTorch; eval-mode inference does not mutate it
+
+  Impl(const std::string& arch, std::vector<std::string> classes, const ClassifierOptions& options);
+
+  /// Softmax probabilities of an NCHW float batch, in eval mode without gradients.
+  torch::Tensor probabilities(const torch::Tensor& batch) const;
+  /// Any image (1 or 3 channels, any size) as this model's square uint8 input.
+  Image prepare(const Image& image, std::size_t index) const;
+  /// Prepared squares to a normalised NCHW batch.
+  torch::Tensor to_batch(const std::vector<Image>& squares) const;
+  Prediction make_prediction(const float* probs) const;
+
+  /// name -> tensor (parameters and buffers), torchvision names.
+  std::vector<std::pair<std::string, torch::Tensor>> named_state() const;
+  void copy_state(const std::vector<std::pair<std::string, torch::Tensor>>& state);
+  std::vector<std::uint8_t> weights_bytes() const;
+  void load_weights_bytes(const std::vector<std::uint8_t>& bytes, const std::string& origin);
+};
+
+/// Tensor view of a Batch's floats (no copy; valid while the batch lives).
+torch::Tensor as_tensor(Batch& batch);
+
+}  // namespace xraykit

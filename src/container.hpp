@@ -1,0 +1,23 @@
+#pragma once
+// xraykit's file container for models and checkpoints: a magic number, a kind, named byte
+// sections and a checksum over everything, so that a file from another program, a file of
+// the wrong kind, and a truncated or damaged file are each told apart. Internal header.
+//
+// Layout (little-endian): "XRAYKIT\0" | u32 version | u32 len, kind | u32 n |
+//   n x (u32 len, name | u64 len, data) | u64 FNV-1a of all preceding bytes.
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace xraykit {
+
+using Sections = std::map<std::string, std::vector<std::uint8_t>>;
+
+/// Writes atomically.
+void write_container(const std::string& path, const std::string& kind, const Sections& sections);
+
+/// ModelError naming the path: not an xraykit file, another kind, truncated, damaged.
+Sections read_container(const std::string& path, const std::string& kind);
+
+}  // namespace xraykit

@@ -1,0 +1,176 @@
+// ResNetClassifier: torchvision parity, model files, prediction, weights in and out.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+
+#include "support.hpp"
+#include "xraykit/classifier.hpp"
+#include "xraykit/error.hpp"
+
+using namespace xraykit;
+using namespace testsupport;
+
+namespace {
+
+std::vector<float> read_floats(const fs::path& p) {
+  const auto bytes = read_bytes(p);
+  std::vector<float> v(bytes.size() / sizeof(float));
+  std::memcpy(v.data(), bytes.data(), v.size() * sizeof(float));
+  return v;
+}
+
+// Runs the Python reference (Debian's torchvision) once per architecture.
+fs::path reference(const std::string& arch, int classes, int size) {
+  static TempDir dir;
+  const fs::path pth = dir / (arch + ".pth");
+  if (!fs::exists(pth)) {
+    const std::string cmd = "/usr/bin/python3 " XRAYKIT_SOURCE_DIR "/tests/python_ref/torchvision_reference.py " +
+                            dir.path().string() + " " + arch + " " + std::to_string(classes) + " " + std::to_string(size);
+    REQUIRE_MESSAGE(std::system(cmd.c_str()) == 0, "python reference failed: " << cmd);
+  }
+  return dir.path() / arch;
+}
+
+double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
+  REQUIRE(a.size() == b.size());
+  double m = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) m = std::max(m, static_cast<double>(std::abs(a[i] - b[i])));
+  return m;
+}
+
+ClassifierOptions small(int channels = 1, int size = 64) {
+  ClassifierOptions o;
+  o.channels = channels;
+  o.image_size = size;
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("torchvision parity: resnet18 and resnet50 state_dicts give the same logits") {
+  for (const std::string arch : {"resnet18", "resnet50"}) {
+    CAPTURE(arch);
+    const fs::path ref = reference(arch, 10, 64);
+    std::vector<std::string> classes;
+    for (int i = 0; i < 10; ++i) classes.push_back("c" + std::to_string(i));
+    ResNetClassifier rgb(arch, classes, small(3));
+    CHECK(rgb.load_torchvision(ref.string() + ".pth") == "all weights loaded unchanged");
+    CHECK(max_abs_diff(rgb.logits(read_floats(ref.string() + ".input"), 2), read_floats(ref.string() + ".output")) < 1e-4);
+
+    // A grey model takes the same weights with conv1 summed over its input channels.
+    ResNetClassifier grey(arch, classes, small(1));
+    CHECK(grey.load_torchvision(ref.string() + ".pth").find("conv1 summed") != std::string::npos);
+    // Summing conv1 first changes the order of float additions: compare relative to the
+    // size of the logits.
+    const auto want = read_floats(ref.string() + ".grey_out");
+    double scale = 0;
+    for (float v : want) scale = std::max(scale, static_cast<double>(std::abs(v)));
+    CAPTURE(scale);
+    CHECK(max_abs_diff(grey.logits(read_floats(ref.string() + ".grey_in"), 2), want) < 1e-4 * std::max(1.0, scale));
+  }
+}
+
+TEST_CASE("torchvision weights: new fc for another class count, errors for another architecture") {
+  const fs::path ref = reference("resnet18", 10, 64);
+  ResNetClassifier two("resnet18", {"NORMAL", "PNEUMONIA"}, small(1));
+  const auto fc_before = two.state_dict().back();
+  CHECK(two.load_torchvision(ref.string() + ".pth").find("fc has 10 outputs in the file, 2 here") != std::string::npos);
+
+  ResNetClassifier r34("resnet34", {"a", "b"}, small(1));
+  CHECK_THROWS_WITH_AS(r34.load_torchvision(ref.string() + ".pth"), doctest::Contains("not those of a torchvision resnet34"),
+                       ModelError);
+  TempDir dir;
+  write_bytes(dir / "junk.pth", {'n', 'o', 'p', 'e'});
+  CHECK_THROWS_WITH_AS(two.load_torchvision((dir / "junk.pth").string()), doctest::Contains("not a PyTorch zip archive"),
+                       ModelError);
+  CHECK_THROWS_AS(two.load_torchvision((dir / "missing.pth").string()), ModelError);
+}
+
+TEST_CASE("unknown architecture and bad options are refused") {
+  CHECK_THROWS_WITH_AS(ResNetClassifier("resnet19", {"a", "b"}), doctest::Contains("unknown architecture 'resnet19'"),
+                       InvalidArgument);
+  CHECK_THROWS_AS(ResNetClassifier("resnet18", {"only"}), InvalidArgument);
+  CHECK_THROWS_AS(ResNetClassifier("resnet18", {"a", "b"}, small(2)), InvalidArgument);
+}
+
+TEST_CASE("model file: round trip, self-description, and refusals") {
+  TempDir dir;
+  ResNetClassifier m("resnet18", {"NORMAL", "PNEUMONIA"}, small(1, 64));
+  m.set_threshold(0.3);
+  m.set_provenance(R"({"note": "test"})");
+  const std::string path = (dir / "m.xrk").string();
+  m.save(path);
+  const ResNetClassifier back = ResNetClassifier::load(path);
+  CHECK(back.arch() == "resnet18");
+  CHECK(back.classes() == m.classes());
+  CHECK(back.image_size() == 64);
+  CHECK(back.threshold() == doctest::Approx(0.3));
+  CHECK(back.provenance().find("test") != std::string::npos);
+  const Image img = pattern_image(100, 80, 1, 3);
+  CHECK(back.predict(img).probabilities == m.predict(img).probabilities);
+  CHECK(back.describe().find("resnet18") != std::string::npos);
+
+  SUBCASE("truncated") {
+    auto bytes = read_bytes(path);
+    bytes.resize(bytes.size() / 2);
+    write_bytes(dir / "cut.xrk", bytes);
+    CHECK_THROWS_WITH_AS(ResNetClassifier::load((dir / "cut.xrk").string()), doctest::Contains("truncated or damaged"),
+                         ModelError);
+  }
+  SUBCASE("one flipped byte") {
+    auto bytes = read_bytes(path);
+    bytes[bytes.size() / 2] ^= 0x40;
+    write_bytes(dir / "flip.xrk", bytes);
+    CHECK_THROWS_WITH_AS(ResNetClassifier::load((dir / "flip.xrk").string()), doctest::Contains("damaged"), ModelError);
+  }
+  SUBCASE("another program's file") {
+    write_png(dir / "x.png", pattern_image(8, 8, 1));
+    CHECK_THROWS_WITH_AS(ResNetClassifier::load((dir / "x.png").string()), doctest::Contains("not an xraykit model file"),
+                         ModelError);
+  }
+  SUBCASE("missing file and unwritable path") {
+    CHECK_THROWS_AS(ResNetClassifier::load((dir / "none.xrk").string()), IoError);
+    CHECK_THROWS_AS(m.save((dir / "no/such/dir/m.xrk").string()), IoError);
+  }
+}
+
+TEST_CASE("prediction: any size and channel count; threshold decides binary labels") {
+  ResNetClassifier m("resnet18", {"NORMAL", "PNEUMONIA"}, small(1, 64));
+  const Prediction grey = m.predict(pattern_image(300, 200, 1, 1));
+  CHECK(grey.probabilities.size() == 2);
+  CHECK(grey.probabilities[0] + grey.probabilities[1] == doctest::Approx(1.0));
+  const Prediction rgb = m.predict(pattern_image(64, 64, 3, 1));
+  CHECK(rgb.probabilities.size() == 2);
+  m.set_threshold(0.0);
+  CHECK(m.predict(pattern_image(64, 64, 1)).class_name == "PNEUMONIA");
+  m.set_threshold(1.0);
+  CHECK(m.predict(pattern_image(64, 64, 1)).label == (m.predict(pattern_image(64, 64, 1)).probabilities[1] >= 1.0f ? 1 : 0));
+  const auto batch = m.predict(std::vector<Image>{pattern_image(64, 64, 1, 1), pattern_image(70, 90, 1, 2)}, true);
+  CHECK(batch.size() == 2);
+  CHECK_THROWS_AS(m.predict(Image{10, 10, 1, {1, 2, 3}}), InvalidArgument);
+  CHECK_THROWS_AS(m.set_threshold(1.5), InvalidArgument);
+  TempDir dir;
+  write_png(dir / "a.png", pattern_image(128, 128, 1));
+  CHECK(m.predict_file((dir / "a.png").string()).probabilities.size() == 2);
+  CHECK_THROWS_AS(m.predict_file((dir / "none.png").string()), IoError);
+}
+
+TEST_CASE("state_dict out and in") {
+  ResNetClassifier a("resnet18", {"a", "b"}, small(1, 64));
+  ClassifierOptions other = small(1, 64);
+  other.seed = 99;
+  ResNetClassifier b("resnet18", {"a", "b"}, other);
+  const Image img = pattern_image(64, 64, 1, 5);
+  CHECK(a.predict(img).probabilities != b.predict(img).probabilities);
+  const auto sd = a.state_dict();
+  CHECK(sd.front().name == "conv1.weight");
+  CHECK(sd.front().shape == std::vector<std::int64_t>{64, 1, 7, 7});
+  b.load_state_dict(sd);
+  CHECK(a.predict(img).probabilities == b.predict(img).probabilities);
+  auto broken = sd;
+  broken.pop_back();
+  CHECK_THROWS_AS(b.load_state_dict(broken), ModelError);
+}
