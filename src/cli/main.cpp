@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   std::map<CLI::App*, xraykit::cli::Command> commands;
   auto add = [&](xraykit::cli::Command cmd) { commands[app.get_subcommands({}).back()] = std::move(cmd); };
   add(xraykit::cli::add_dataset_command(app));
+  add(xraykit::cli::add_augment_command(app));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,180 @@
+// fit(): learning, determinism across worker counts, exact resume, cancel, early stopping.
+#include <doctest/doctest.h>
+
+#include "support.hpp"
+#include "xraykit/classifier.hpp"
+#include "xraykit/error.hpp"
+
+using namespace xraykit;
+using namespace testsupport;
+
+namespace {
+
+// Class 1 images carry a bright blob at a random place; class 0 do not. 32 px.
+Dataset blobs(int n, std::uint64_t seed) {
+  std::vector<Image> imgs;
+  std::vector<int> labels;
+  std::vector<std::string> patients;
+  std::uint64_t s = seed;
+  auto rnd = [&s] { return (s = s * 6364136223846793005ULL + 1442695040888963407ULL) >> 33; };
+  for (int i = 0; i < n; ++i) {
+    Image img{32, 32, 1, std::vector<std::uint8_t>(32 * 32)};
+    for (auto& p : img.pixels) p = static_cast<std::uint8_t>(60 + rnd() % 40);
+    const int label = i % 2;
+    if (label) {
+      const int cx = 6 + rnd() % 20, cy = 6 + rnd() % 20;
+      for (int y = cy - 4; y <= cy + 4; ++y)
+        for (int x = cx - 4; x <= cx + 4; ++x) img.pixels[y * 32 + x] = 230;
+    }
+    imgs.push_back(img);
+    labels.push_back(label);
+    patients.push_back("p" + std::to_string(i / 2));
+  }
+  DatasetOptions o;
+  o.image_size = 32;
+  return Dataset::from_images(imgs, labels, {"plain", "blob"}, patients, o);
+}
+
+ClassifierOptions tiny() {
+  ClassifierOptions o;
+  o.image_size = 32;
+  o.seed = 1;
+  return o;
+}
+
+TrainOptions quick(int epochs) {
+  TrainOptions t;
+  t.epochs = epochs;
+  t.batch_size = 16;
+  t.learning_rate = 2e-3;
+  t.augment = "none";
+  t.threads = 2;
+  t.bootstrap = 50;
+  t.warmup_epochs = 0.5;
+  return t;
+}
+
+bool same_weights(const ResNetClassifier& a, const ResNetClassifier& b) {
+  const auto x = a.state_dict(), y = b.state_dict();
+  for (std::size_t i = 0; i < x.size(); ++i)
+    if (x[i].bytes != y[i].bytes) return false;
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("fit learns the blob task and records its results") {
+  const Dataset train = blobs(160, 1), val = blobs(64, 2);
+  ResNetClassifier m("resnet18", {"plain", "blob"}, tiny());
+  int epoch_reports = 0;
+  const FitResult r = m.fit(train, val, quick(4), [&](const Progress& p) {
+    CHECK(p.steps == 10);
+    CHECK(p.learning_rate > 0);
+    epoch_reports += p.epoch_end;
+    return true;
+  });
+  CHECK(epoch_reports == 4);
+  REQUIRE(r.history.size() == 4);
+  CHECK(r.best_val_auc > 0.95);
+  CHECK(r.validation.split == "validation (patient-disjoint)");
+  CHECK(r.validation.auc.value == doctest::Approx(r.best_val_auc).epsilon(1e-6));
+  CHECK(m.threshold() == doctest::Approx(r.threshold));
+  CHECK(m.provenance().find("\"best_epoch\"") != std::string::npos);
+  CHECK(m.provenance().find("\"augmentation\":\"none\"") != std::string::npos);
+}
+
+TEST_CASE("the same seed gives the same weights whatever the number of augmentation workers") {
+  const Dataset train = blobs(64, 3), val = blobs(32, 4);
+  TrainOptions o = quick(2);
+  o.augment = "medium";
+  ResNetClassifier a("resnet18", {"plain", "blob"}, tiny()), b("resnet18", {"plain", "blob"}, tiny());
+  o.workers = 1;
+  a.fit(train, val, o);
+  o.workers = 3;
+  b.fit(train, val, o);
+  CHECK(same_weights(a, b));
+}
+
+TEST_CASE("interrupted then resumed training ends with the weights of an uninterrupted run") {
+  TempDir dir;
+  const Dataset train = blobs(64, 5), val = blobs(32, 6);
+  TrainOptions o = quick(3);
+  o.augment = "light";
+  o.balance = Balance::Sampler;
+
+  ResNetClassifier whole("resnet18", {"plain", "blob"}, tiny());
+  o.checkpoint = (dir / "whole.ckpt").string();
+  whole.fit(train, val, o);
+
+  ResNetClassifier part("resnet18", {"plain", "blob"}, tiny());
+  o.checkpoint = (dir / "part.ckpt").string();
+  // Stop in the middle of epoch 2: epoch 1 is checkpointed, epoch 2 is not.
+  const FitResult first = part.fit(train, val, o, [](const Progress& p) { return !(p.epoch == 2 && p.step == 2); });
+  CHECK(first.cancelled);
+  CHECK(first.history.size() == 1);
+
+  ResNetClassifier resumed("resnet18", {"plain", "blob"}, tiny());
+  o.resume = true;
+  const FitResult second = resumed.fit(train, val, o);
+  CHECK_FALSE(second.cancelled);
+  CHECK(second.history.size() == 3);
+  CHECK(same_weights(whole, resumed));
+
+  // A checkpoint made for another schedule is refused, not silently mixed in.
+  o.epochs = 5;
+  ResNetClassifier other("resnet18", {"plain", "blob"}, tiny());
+  CHECK_THROWS_WITH_AS(other.fit(train, val, o), doctest::Contains("checkpoint was made for another"), ModelError);
+  // And a checkpoint is not a model.
+  CHECK_THROWS_WITH_AS(ResNetClassifier::load(o.checkpoint), doctest::Contains("is an xraykit checkpoint file"), ModelError);
+}
+
+TEST_CASE("early stopping, freezing, SGD and label smoothing") {
+  const Dataset train = blobs(32, 7), val = blobs(16, 8);
+  SUBCASE("patience stops a run that no longer improves") {
+    TrainOptions o = quick(6);
+    o.learning_rate = 1e-12;  // weights stay put; only batch-norm statistics move
+    o.patience = 2;
+    ResNetClassifier m("resnet18", {"plain", "blob"}, tiny());
+    const FitResult r = m.fit(train, val, o);
+    CHECK(r.stopped_early);
+    CHECK(r.history.size() < 6);
+    CHECK(r.history.size() == static_cast<std::size_t>(r.best_epoch + o.patience));
+  }
+  SUBCASE("frozen epochs train only fc") {
+    TrainOptions o = quick(1);
+    o.freeze_epochs = 1;
+    ResNetClassifier m("resnet18", {"plain", "blob"}, tiny());
+    const auto before = m.state_dict();
+    m.fit(train, val, o);
+    const auto after = m.state_dict();
+    for (std::size_t i = 0; i < before.size(); ++i) {
+      if (before[i].name == "conv1.weight" || before[i].name == "layer4.1.conv2.weight") CHECK(before[i].bytes == after[i].bytes);
+      if (before[i].name == "fc.weight") CHECK(before[i].bytes != after[i].bytes);
+    }
+  }
+  SUBCASE("SGD with label smoothing runs") {
+    TrainOptions o = quick(1);
+    o.optimizer = "sgd";
+    o.label_smoothing = 0.1;
+    ResNetClassifier m("resnet18", {"plain", "blob"}, tiny());
+    CHECK(m.fit(train, val, o).history.size() == 1);
+  }
+}
+
+TEST_CASE("fit refuses what it cannot train on") {
+  const Dataset train = blobs(32, 9), val = blobs(16, 10);
+  ResNetClassifier m("resnet18", {"plain", "blob"}, tiny());
+  TrainOptions o = quick(1);
+  o.optimizer = "rmsprop";
+  CHECK_THROWS_WITH_AS(m.fit(train, val, o), doctest::Contains("unknown optimizer 'rmsprop'"), InvalidArgument);
+  ClassifierOptions big = tiny();
+  big.image_size = 64;
+  ResNetClassifier wrong_size("resnet18", {"plain", "blob"}, big);
+  CHECK_THROWS_WITH_AS(wrong_size.fit(train, val, quick(1)), doctest::Contains("takes 64x64x1"), InvalidArgument);
+  ResNetClassifier wrong_classes("resnet18", {"x", "y"}, tiny());
+  CHECK_THROWS_AS(wrong_classes.fit(train, val, quick(1)), InvalidArgument);
+  CHECK_THROWS_AS(m.fit(train, train.subset({}), quick(1)), InvalidArgument);
+  o = quick(1);
+  o.augment = "wobble";
+  CHECK_THROWS_WITH_AS(m.fit(train, val, o), doctest::Contains("'wobble'"), InvalidArgument);
+}
