@@ -1,6 +1,10 @@
 // ResNetClassifier: construction, weights in and out, prediction.
 #include "classifier_impl.hpp"
 
+#include <cstdlib>
+#include <mutex>
+#include <thread>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -10,6 +14,17 @@
 
 namespace xraykit {
 
+namespace {
+std::once_flag default_threads;
+}  // namespace
+
+void set_num_threads(int n) {
+  std::call_once(default_threads, [] {});  // an explicit choice wins over the default
+  torch::set_num_threads(n > 0 ? n : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+}
+
+int num_threads() { return torch::get_num_threads(); }
+
 ResNetClassifier::Impl::Impl(const std::string& arch_, std::vector<std::string> classes_, const ClassifierOptions& options_)
     : arch(arch_), classes(std::move(classes_)), options(options_) {
   if (classes.size() < 2) throw InvalidArgument(fmt::format("a classifier needs at least two classes, got {}", classes.size()));
@@ -18,6 +33,9 @@ ResNetClassifier::Impl::Impl(const std::string& arch_, std::vector<std::string> 
   if (options.image_size < 32 || options.image_size > 1024)
     throw InvalidArgument(fmt::format("image_size must be in [32, 1024], not {}", options.image_size));
   const int depth = resnet_depth(arch);
+  std::call_once(default_threads, [] {
+    if (!std::getenv("OMP_NUM_THREADS")) torch::set_num_threads(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  });
   torch::manual_seed(options.seed);
   net = ResNet(depth, options.channels, static_cast<int64_t>(classes.size()));
   net->eval();
@@ -29,7 +47,7 @@ torch::Tensor as_tensor(Batch& b) {
 
 torch::Tensor ResNetClassifier::Impl::probabilities(const torch::Tensor& batch) const {
   torch::NoGradGuard no_grad;
-  return torch::softmax(net->forward(batch), 1).contiguous();
+  return torch::softmax(net->forward(batch).to(torch::kFloat32), 1).contiguous();
 }
 
 Image ResNetClassifier::Impl::prepare(const Image& img, std::size_t index) const {
@@ -259,7 +277,7 @@ std::vector<float> ResNetClassifier::logits(const std::vector<float>& nchw, int 
     throw InvalidArgument(fmt::format("logits: {} values do not make {} images of {}x{}x{}", nchw.size(), n, c, s, s));
   torch::NoGradGuard no_grad;
   const torch::Tensor x = torch::from_blob(const_cast<float*>(nchw.data()), {n, c, s, s}, torch::kFloat32);
-  const torch::Tensor y = impl_->net->forward(x).contiguous();
+  const torch::Tensor y = impl_->net->forward(x).to(torch::kFloat32).contiguous();
   return {y.data_ptr<float>(), y.data_ptr<float>() + y.numel()};
 }
 

@@ -169,6 +169,12 @@ class XRAYKIT_API ResNetClassifier {
   std::unique_ptr<Impl> impl_;
 };
 
+/// Torch intra-op threads for the whole process (n <= 0: one per core). Without a call,
+/// the first classifier created sets one per core unless OMP_NUM_THREADS is set: LibTorch
+/// on its own may start with a single thread. fit() uses TrainOptions::threads meanwhile.
+XRAYKIT_API void set_num_threads(int n);
+XRAYKIT_API int num_threads();
+
 /// Number of trainable parameters of an architecture (for auto-selection and docs).
 XRAYKIT_API std::int64_t resnet_parameter_count(const std::string& arch, int channels, int classes);
 

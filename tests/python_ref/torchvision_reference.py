@@ -17,6 +17,9 @@ import torchvision
 
 def main():
     out, arch, classes, size = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+    # The same thread count as xraykit's default (one per core), so that both sum in the
+    # same order.
+    torch.set_num_threads(os.cpu_count())
     torch.manual_seed(0)
     model = getattr(torchvision.models, arch)(num_classes=classes)
     # Non-trivial batch-norm statistics, so that loading buffers is tested too.
