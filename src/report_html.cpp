@@ -64,7 +64,7 @@ std::string chart(const std::string& title, const std::string& xlabel, const std
       for (const auto& [x, y] : se.points)
         if (std::isfinite(x) && std::isfinite(y))
           s += fmt::format(R"~(<circle cx="{:.1f}" cy="{:.1f}" r="3" fill="{}"/>)~", X(x), Y(y), se.colour);
-    s += fmt::format(R"~(<text x="{}" y="{}" class="a" fill="{}">{}</text>)~", L + 8, T + 16 + 14 * legend++, se.colour,
+    s += fmt::format(R"~(<text x="{}" y="{}" class="a" fill="{}">{}</text>)~", L + 8, T + 18 + 16 * legend++, se.colour,
                      escape(se.name));
   }
   return s + "</svg>";
@@ -135,10 +135,10 @@ the test data of a new site can differ.</p>)~";
 
   h += "<h2>Curves</h2><div class=charts>";
   if (!ev.roc.empty()) {
-    Series roc{fmt::format("{} (AUC {:.3f})~", ev.classes[1], ev.auc.value), "#1f77b4", {}};
+    Series roc{fmt::format("{} (AUC {:.3f})", ev.classes[1], ev.auc.value), "#1f77b4", {}};
     for (const auto& p : ev.roc) roc.points.emplace_back(p.fpr, p.tpr);
     h += chart("ROC", "1 - specificity", "sensitivity", {roc}, 0, 1, 0, 1, true);
-    Series pr{fmt::format("{} (AP {:.3f})~", ev.classes[1], ev.per_class[1].average_precision), "#2ca02c", {}};
+    Series pr{fmt::format("{} (AP {:.3f})", ev.classes[1], ev.per_class[1].average_precision), "#2ca02c", {}};
     for (const auto& p : ev.pr) pr.points.emplace_back(p.recall, p.precision);
     h += chart("Precision-recall", "recall", "precision", {pr}, 0, 1, 0, 1, false);
   }

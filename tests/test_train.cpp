@@ -1,6 +1,8 @@
 // fit(): learning, determinism across worker counts, exact resume, cancel, early stopping.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+
 #include "support.hpp"
 #include "xraykit/classifier.hpp"
 #include "xraykit/error.hpp"
@@ -67,13 +69,22 @@ TEST_CASE("fit learns the blob task and records its results") {
   const Dataset train = blobs(160, 1), val = blobs(64, 2);
   ResNetClassifier m("resnet18", {"plain", "blob"}, tiny());
   int epoch_reports = 0;
+  std::vector<double> lrs;
   const FitResult r = m.fit(train, val, quick(4), [&](const Progress& p) {
     CHECK(p.steps == 10);
     CHECK(p.learning_rate > 0);
+    if (!p.epoch_end) lrs.push_back(p.learning_rate);
     epoch_reports += p.epoch_end;
     return true;
   });
   CHECK(epoch_reports == 4);
+  // Linear warm-up over half an epoch (5 steps) to the peak, then cosine decay towards 0.
+  REQUIRE(lrs.size() == 40);
+  CHECK(lrs[0] == doctest::Approx(2e-3 / 5));
+  CHECK(lrs[4] == doctest::Approx(2e-3));
+  CHECK(std::is_sorted(lrs.begin(), lrs.begin() + 5));
+  CHECK(std::is_sorted(lrs.rbegin(), lrs.rend() - 5));
+  CHECK(lrs.back() < 2e-3 * 0.01);
   REQUIRE(r.history.size() == 4);
   CHECK(r.best_val_auc > 0.95);
   CHECK(r.validation.split == "validation (patient-disjoint)");
