@@ -4,5 +4,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bash scripts/build.sh
-data="${XRAYKIT_DATA:-../shared/data/chest_xray/train}"
-exec build/bin/xraykit dataset "$data"
+# Trains, evaluates, writes an HTML report and predicts, on ../shared/data (or $XRAYKIT_DATA),
+# or on a synthetic set when neither exists. Outputs land in ./xraykit-demo.
+exec build/bin/xraykit demo "$@"

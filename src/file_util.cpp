@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "xraykit/error.hpp"
+#include "xraykit/io.hpp"
 
 namespace xraykit {
 
@@ -59,5 +60,11 @@ void write_file_atomic(const std::string& path, const void* data, std::size_t si
     throw IoError(fmt::format("{}: cannot rename into place ({})", path, std::strerror(err)));
   }
 }
+
+}  // namespace xraykit
+
+namespace xraykit {
+
+void save_text(const std::string& path, const std::string& text) { write_file_atomic(path, text); }
 
 }  // namespace xraykit

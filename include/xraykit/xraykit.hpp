@@ -3,9 +3,11 @@
 //   Dataset -> Augmenter -> ResNetClassifier::fit -> Evaluator
 #include "xraykit/error.hpp"
 #include "xraykit/image.hpp"
+#include "xraykit/io.hpp"
 #include "xraykit/dataset.hpp"
 #include "xraykit/augment.hpp"
 #include "xraykit/metrics.hpp"
 #include "xraykit/classifier.hpp"
+#include "xraykit/autoselect.hpp"
 #include "xraykit/evaluator.hpp"
 #include "xraykit/version.hpp"

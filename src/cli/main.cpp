@@ -8,12 +8,25 @@
 #include "xraykit/error.hpp"
 #include "xraykit/version.hpp"
 
+namespace xraykit::cli {
+std::vector<std::string>& command_line() {
+  static std::vector<std::string> args;
+  return args;
+}
+}  // namespace xraykit::cli
+
 int main(int argc, char** argv) {
+  xraykit::cli::command_line().assign(argv, argv + argc);
   CLI::App app{"xraykit: train, evaluate and deploy chest X-ray classifiers on the CPU"};
   app.set_version_flag("--version", std::string("xraykit ") + XRAYKIT_VERSION_STRING);
   app.require_subcommand(1);
   std::map<CLI::App*, xraykit::cli::Command> commands;
   auto add = [&](xraykit::cli::Command cmd) { commands[app.get_subcommands({}).back()] = std::move(cmd); };
+  add(xraykit::cli::add_demo_command(app));
+  add(xraykit::cli::add_train_command(app));
+  add(xraykit::cli::add_evaluate_command(app));
+  add(xraykit::cli::add_predict_command(app));
+  add(xraykit::cli::add_info_command(app));
   add(xraykit::cli::add_dataset_command(app));
   add(xraykit::cli::add_augment_command(app));
   try {

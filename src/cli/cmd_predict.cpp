@@ -1,0 +1,110 @@
+// `xraykit predict model.xrk IMG|DIR ...`: one line per image, batched internally.
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+
+#include <fmt/format.h>
+
+#include "commands.hpp"
+#include "xraykit/classifier.hpp"
+#include "xraykit/error.hpp"
+#include "xraykit/io.hpp"
+
+namespace fs = std::filesystem;
+
+namespace xraykit::cli {
+
+namespace {
+
+bool image_name(const fs::path& p) {
+  std::string e = p.extension().string();
+  std::transform(e.begin(), e.end(), e.begin(), [](unsigned char c) { return std::tolower(c); });
+  return e == ".jpg" || e == ".jpeg" || e == ".png" || e == ".bmp";
+}
+
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string q = "\"";
+  for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return q + "\"";
+}
+
+}  // namespace
+
+Command add_predict_command(CLI::App& app) {
+  struct Args {
+    std::string model, csv;
+    std::vector<std::string> inputs;
+    double threshold = -1;
+    int batch = 32;
+    bool tta = false;
+  };
+  auto a = std::make_shared<Args>();
+  auto* cmd = app.add_subcommand("predict", "Classify images with a trained model");
+  cmd->footer("Examples:\n  xraykit predict pneumonia.xrk scan1.jpeg scan2.png\n"
+              "  xraykit predict pneumonia.xrk incoming/ --csv results.csv\n"
+              "Exit status: 0 if every image was classified, 1 if any could not be read.");
+  cmd->add_option("MODEL", a->model, "Model file")->required();
+  cmd->add_option("INPUTS", a->inputs, "Image files or folders (searched recursively)")->required();
+  cmd->add_option("--csv", a->csv, "Also write the results as CSV");
+  cmd->add_option("--threshold", a->threshold, "Decision threshold on P(positive class) (default: the model's)");
+  cmd->add_option("--batch", a->batch, "Images per forward pass")->check(CLI::Range(1, 1024))->capture_default_str();
+  cmd->add_flag("--tta", a->tta, "Test-time augmentation (5 passes)");
+  return [a] {
+    ResNetClassifier model = ResNetClassifier::load(a->model);
+    if (a->threshold >= 0) model.set_threshold(a->threshold);
+    std::vector<std::string> files;
+    int failed = 0;
+    for (const auto& in : a->inputs) {
+      std::error_code ec;
+      if (fs::is_directory(in, ec)) {
+        std::vector<std::string> found;
+        for (auto it = fs::recursive_directory_iterator(in, fs::directory_options::skip_permission_denied, ec);
+             !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
+          if (it->is_regular_file(ec) && image_name(it->path())) found.push_back(it->path().string());
+        std::sort(found.begin(), found.end());
+        files.insert(files.end(), found.begin(), found.end());
+      } else if (fs::exists(in, ec)) {
+        files.push_back(in);
+      } else {
+        fmt::print(stderr, "{}: no such file or folder\n", in);
+        ++failed;
+      }
+    }
+    const bool binary = model.classes().size() == 2;
+    std::string csv = "path,label";
+    for (const auto& c : model.classes()) csv += ",p_" + csv_field(c);
+    csv += ",error\n";
+    for (std::size_t begin = 0; begin < files.size(); begin += a->batch) {
+      std::vector<Image> images;
+      std::vector<std::string> names;
+      for (std::size_t i = begin; i < std::min(files.size(), begin + a->batch); ++i) {
+        try {
+          images.push_back(load_image(files[i], {model.channels()}));
+          names.push_back(files[i]);
+        } catch (const Error& e) {
+          fmt::print(stderr, "{}\n", e.what());
+          csv += csv_field(files[i]) + ",," + std::string(model.classes().size(), ',') + csv_field(e.what()) + "\n";
+          ++failed;
+        }
+      }
+      const auto preds = model.predict(images, a->tta);
+      for (std::size_t i = 0; i < preds.size(); ++i) {
+        const auto& p = preds[i];
+        if (binary)
+          fmt::print("{}\t{}\tP({})={:.4f}\n", names[i], p.class_name, model.classes()[1], p.probabilities[1]);
+        else
+          fmt::print("{}\t{}\tP={:.4f}\n", names[i], p.class_name, p.probabilities[p.label]);
+        csv += csv_field(names[i]) + "," + csv_field(p.class_name);
+        for (float v : p.probabilities) csv += fmt::format(",{:.6f}", v);
+        csv += ",\n";
+      }
+    }
+    if (!a->csv.empty()) save_text(a->csv, csv);
+    if (binary) fmt::print(stderr, "threshold {:.4f} on P({})\n", model.threshold(), model.classes()[1]);
+    if (failed) fmt::print(stderr, "{} input(s) could not be classified\n", failed);
+    return failed ? 1 : 0;
+  };
+}
+
+}  // namespace xraykit::cli

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Runs the real `xraykit` binary as a user would: train on the real data (small settings),
+# then info, evaluate, predict, and every error case a user can hit.
+# usage: test_cli.sh XRAYKIT_BINARY DATA_DIR
+set -u
+xk="$1"
+data="$2"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+passed=0
+failed=0
+
+ok() { passed=$((passed + 1)); echo "ok: $1"; }
+bad() { failed=$((failed + 1)); echo "FAILED: $1"; }
+
+# expect_error NAME PATTERN CMD...: non-zero exit, one line on stderr matching PATTERN,
+# and no crash or stack trace.
+expect_error() {
+  local name="$1" pattern="$2"
+  shift 2
+  "$@" > "$work/out" 2> "$work/err"
+  local rc=$?
+  if [ $rc -ne 0 ] && [ $rc -lt 128 ] && grep -Eq -e "$pattern" "$work/err" && [ "$(wc -l < "$work/err")" -eq 1 ] &&
+     ! grep -Eqi 'terminate|abort|frame #|segmentation' "$work/err" "$work/out"; then
+    ok "$name"
+  else
+    bad "$name (exit $rc)"; sed 's/^/    /' "$work/err" | head -5
+  fi
+}
+
+# Training on a small subset keeps this quick: every third image of each class.
+mkdir -p "$work/data/NORMAL" "$work/data/PNEUMONIA"
+for cls in NORMAL PNEUMONIA; do
+  ls "$data/$cls" | awk 'NR % 3 == 0' | while read -r f; do ln -s "$data/$cls/$f" "$work/data/$cls/$f"; done
+done
+
+if "$xk" train "$work/data" -o "$work/m.xrk" --size 64 --epochs 1 --seed 3 > "$work/train.log" 2>&1 &&
+   grep -q "ROC AUC" "$work/train.log" && grep -q "patients on both sides: 0" "$work/train.log" &&
+   [ -s "$work/m.xrk" ] && [ -s "$work/m.xrk.html" ] && [ -s "$work/m.xrk.ckpt" ]; then
+  ok "train writes model, report and checkpoint, and prints the metrics"
+else
+  bad "train"; tail -20 "$work/train.log"
+fi
+grep -q "^epoch 1/1 " "$work/train.log" && ok "progress degrades to plain lines off a terminal" || bad "plain progress lines"
+
+"$xk" info "$work/m.xrk" > "$work/info" 2>&1 && grep -q "resnet18" "$work/info" && grep -q "threshold" "$work/info" &&
+  grep -q "validation" "$work/info" && ok "info" || { bad "info"; cat "$work/info"; }
+"$xk" info --json "$work/m.xrk" | /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["validation"]["auc"]["value"] > 0.8' &&
+  ok "info --json has the validation AUC" || bad "info --json"
+
+"$xk" evaluate "$work/m.xrk" "$work/data" --report "$work/e.html" --json "$work/e.json" --bootstrap 100 > "$work/eval" 2>&1 &&
+  grep -q "confusion matrix" "$work/eval" && [ -s "$work/e.html" ] &&
+  /usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["images"] > 1000 and d["bootstrap"]["unit"] == "patient"' "$work/e.json" &&
+  ok "evaluate prints metrics and writes HTML and JSON" || { bad "evaluate"; tail "$work/eval"; }
+
+mkdir -p "$work/incoming"
+cp "$data/NORMAL/$(ls "$data/NORMAL" | head -1)" "$work/incoming/a.jpeg"
+cp "$data/PNEUMONIA/$(ls "$data/PNEUMONIA" | head -1)" "$work/incoming/b.jpeg"
+"$xk" predict "$work/m.xrk" "$work/incoming" --csv "$work/p.csv" > "$work/pred" 2>&1 &&
+  [ "$(grep -c 'P(PNEUMONIA)=' "$work/pred")" -eq 2 ] && [ "$(wc -l < "$work/p.csv")" -eq 3 ] &&
+  ok "predict a folder, with CSV" || { bad "predict"; cat "$work/pred"; }
+printf 'not an image' > "$work/incoming/c.jpeg"
+"$xk" predict "$work/m.xrk" "$work/incoming" > "$work/pred2" 2> "$work/pred2.err"
+rc=$?
+[ $rc -eq 1 ] && [ "$(grep -c 'P(PNEUMONIA)=' "$work/pred2")" -eq 2 ] && grep -q "c.jpeg: not a JPEG" "$work/pred2.err" &&
+  ok "predict reports an unreadable file, classifies the rest, exits 1" || { bad "predict with a bad file (exit $rc)"; cat "$work/pred2.err"; }
+"$xk" predict "$work/m.xrk" "$work/incoming/a.jpeg" --threshold 0 | grep -q "PNEUMONIA" && ok "predict --threshold" || bad "predict --threshold"
+
+mkdir -p "$work/empty/NORMAL" "$work/empty/PNEUMONIA" "$work/one/NORMAL"
+cp "$work/incoming/a.jpeg" "$work/one/NORMAL/IM-0001-0001.jpeg"
+cp "$work/incoming/a.jpeg" "$work/one/NORMAL/IM-0002-0001.jpeg"
+expect_error "missing folder" "xraykit: error: .*/nope: no such folder" "$xk" train "$work/nope" -o "$work/x.xrk"
+expect_error "empty folder" "no usable images" "$xk" train "$work/empty" -o "$work/x.xrk"
+expect_error "one class" "at least two classes" "$xk" train "$work/one" -o "$work/x.xrk"
+expect_error "unknown architecture" "unknown architecture 'resnet19'" "$xk" train "$work/data" -o "$work/x.xrk" --arch resnet19
+expect_error "bad augmentation spec" "bad augmentation token 'wobble=2'" "$xk" train "$work/data" -o "$work/x.xrk" --augment rotate=5,wobble=2
+expect_error "bad epochs" "--epochs must be a number or auto" "$xk" train "$work/data" -o "$work/x.xrk" --epochs many
+expect_error "bad budget" "bad duration 'soon'" "$xk" train "$work/data" -o "$work/x.xrk" --arch auto --budget soon
+expect_error "unwritable output" "does not exist" "$xk" train "$work/data" -o "$work/no/such/dir/x.xrk"
+expect_error "a file that is not a model" "not an xraykit model file" "$xk" info "$work/incoming/a.jpeg"
+expect_error "a truncated model" "truncated or damaged" sh -c "head -c 10000 '$work/m.xrk' > '$work/cut.xrk' && exec '$xk' info '$work/cut.xrk'"
+expect_error "a missing model" "cannot open" "$xk" evaluate "$work/none.xrk" "$work/data"
+expect_error "a checkpoint is not a model" "is an xraykit checkpoint file" "$xk" predict "$work/m.xrk.ckpt" "$work/incoming/a.jpeg"
+"$xk" --version | grep -Eq '^xraykit [0-9]+\.[0-9]+\.[0-9]+$' && ok "--version" || bad "--version"
+for c in demo train evaluate predict info dataset augment; do
+  "$xk" "$c" --help | grep -q "Example" || bad "$c --help has examples"
+done
+ok "--help with examples on every command"
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
