@@ -89,9 +89,13 @@ Prediction ResNetClassifier::Impl::make_prediction(const float* probs) const {
 }
 
 std::vector<std::pair<std::string, torch::Tensor>> ResNetClassifier::Impl::named_state() const {
+  // Module by module, parameters then buffers: the order of torchvision's state_dict().
   std::vector<std::pair<std::string, torch::Tensor>> out;
-  for (const auto& p : net->named_parameters()) out.emplace_back(p.key(), p.value());
-  for (const auto& b : net->named_buffers()) out.emplace_back(b.key(), b.value());
+  for (const auto& m : net->named_modules()) {
+    const std::string prefix = m.key().empty() ? "" : m.key() + ".";
+    for (const auto& p : m.value()->named_parameters(/*recurse=*/false)) out.emplace_back(prefix + p.key(), p.value());
+    for (const auto& b : m.value()->named_buffers(/*recurse=*/false)) out.emplace_back(prefix + b.key(), b.value());
+  }
   return out;
 }
 

@@ -1,0 +1,482 @@
+// The `xraykit` Python module: a thin pybind11 layer over the C++ API. The GIL is released
+// while the library works (loading, training, predicting); Ctrl-C stops training cleanly.
+#include <pybind11/functional.h>
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <filesystem>
+
+#include "arrays.hpp"
+#include "xraykit/xraykit.hpp"
+
+namespace py = pybind11;
+using namespace xraykit;
+using xrkpy::to_array;
+using xrkpy::to_image;
+using xrkpy::to_images;
+
+namespace {
+
+py::object json_loads(const std::string& s) { return py::module_::import("json").attr("loads")(s); }
+
+[[noreturn]] void raise_file_not_found(const std::string& path) {
+  PyErr_SetObject(PyExc_FileNotFoundError, py::make_tuple(2, "No such file or folder", path).ptr());
+  throw py::error_already_set();
+}
+
+void must_exist(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) raise_file_not_found(path);
+}
+
+py::dict prediction_dict(const Prediction& p) {
+  py::dict d;
+  d["label"] = p.label;
+  d["class_name"] = p.class_name;
+  d["probabilities"] = p.probabilities;
+  return d;
+}
+
+py::dict epoch_dict(const EpochRecord& e) {
+  py::dict d;
+  d["epoch"] = e.epoch;
+  d["train_loss"] = e.train_loss;
+  d["val_loss"] = e.val_loss;
+  d["val_auc"] = e.val_auc;
+  d["val_accuracy"] = e.val_accuracy;
+  d["learning_rate"] = e.learning_rate;
+  d["seconds"] = e.seconds;
+  return d;
+}
+
+py::array_t<std::int64_t> confusion_array(const Evaluation& e) {
+  const auto k = static_cast<py::ssize_t>(e.classes.size());
+  py::array_t<std::int64_t> a({k, k});
+  std::copy(e.confusion.begin(), e.confusion.end(), a.mutable_data());
+  return a;
+}
+
+// Training with the GIL released; the progress callback takes it back, checks for Ctrl-C,
+// and calls the user's function. An exception in that function stops training and is
+// raised again once fit() has returned.
+py::dict fit(ResNetClassifier& model, const Dataset& train, const Dataset& val, const TrainOptions& o,
+             const py::object& callback) {
+  std::unique_ptr<py::error_already_set> error;
+  bool interrupted = false;
+  ProgressCallback cb = [&](const Progress& p) {
+    py::gil_scoped_acquire gil;
+    if (PyErr_CheckSignals() != 0) {
+      if (PyErr_ExceptionMatches(PyExc_KeyboardInterrupt)) {
+        PyErr_Clear();
+        interrupted = true;
+      } else {
+        error = std::make_unique<py::error_already_set>();
+      }
+      return false;
+    }
+    if (callback.is_none()) return true;
+    try {
+      py::dict d;
+      d["epoch"] = p.epoch;
+      d["epochs"] = p.epochs;
+      d["step"] = p.step;
+      d["steps"] = p.steps;
+      d["loss"] = p.loss;
+      d["learning_rate"] = p.learning_rate;
+      d["images_per_second"] = p.images_per_second;
+      d["eta_seconds"] = p.eta_seconds;
+      d["epoch_end"] = p.epoch_end;
+      if (p.epoch_end) d["record"] = epoch_dict(p.record);
+      const py::object r = callback(d);
+      return r.is_none() || r.cast<bool>();
+    } catch (py::error_already_set& e) {
+      if (e.matches(PyExc_KeyboardInterrupt)) {
+        interrupted = true;
+      } else {
+        error = std::make_unique<py::error_already_set>(std::move(e));
+      }
+      return false;
+    }
+  };
+  FitResult r;
+  {
+    py::gil_scoped_release release;
+    r = model.fit(train, val, o, cb);
+  }
+  if (error) throw std::move(*error);
+  py::dict d;
+  py::list history;
+  for (const auto& e : r.history) history.append(epoch_dict(e));
+  d["history"] = history;
+  d["best_epoch"] = r.best_epoch;
+  d["best_val_auc"] = r.best_val_auc;
+  d["stopped_early"] = r.stopped_early;
+  d["cancelled"] = r.cancelled;
+  d["interrupted"] = interrupted;
+  d["threshold"] = r.threshold;
+  if (!r.history.empty()) d["validation"] = r.validation;
+  return d;
+}
+
+}  // namespace
+
+void register_exceptions(py::module_& m);
+
+PYBIND11_MODULE(_xraykit, m) {
+  m.doc() = "xraykit: train, evaluate and deploy chest X-ray classifiers on the CPU";
+  m.attr("__version__") = XRAYKIT_VERSION_STRING;
+  register_exceptions(m);
+
+  py::class_<Dataset>(m, "Dataset", "Labelled images decoded once into memory; cheap views share the pixels.")
+      .def_static(
+          "from_folder",
+          [](const std::string& root, int image_size, int channels, int threads, bool strict,
+             const std::string& patient_regex) {
+            must_exist(root);
+            DatasetOptions o;
+            o.image_size = image_size;
+            o.channels = channels;
+            o.threads = threads;
+            o.strict = strict;
+            o.patient_regex = patient_regex;
+            py::gil_scoped_release release;
+            return Dataset::from_folder(root, o);
+          },
+          py::arg("root"), py::arg("image_size") = 224, py::arg("channels") = 1, py::arg("threads") = 0,
+          py::arg("strict") = false, py::arg("patient_regex") = "",
+          "Reads ROOT/<class>/<image>; class order is the sorted folder names. Bad files are skipped "
+          "(see .skipped) unless strict=True.")
+      .def_static(
+          "from_csv",
+          [](const std::string& csv, int image_size, int channels, int threads, bool strict, std::vector<std::string> classes) {
+            must_exist(csv);
+            DatasetOptions o;
+            o.image_size = image_size;
+            o.channels = channels;
+            o.threads = threads;
+            o.strict = strict;
+            o.classes = std::move(classes);
+            py::gil_scoped_release release;
+            return Dataset::from_csv(csv, o);
+          },
+          py::arg("csv"), py::arg("image_size") = 224, py::arg("channels") = 1, py::arg("threads") = 0,
+          py::arg("strict") = false, py::arg("classes") = std::vector<std::string>{},
+          "Reads a manifest with rows path,label[,patient]; paths relative to the CSV.")
+      .def_static(
+          "from_arrays",
+          [](const py::object& images, std::vector<int> labels, std::vector<std::string> classes,
+             std::vector<std::string> patients, int image_size) {
+            auto imgs = to_images(images);
+            DatasetOptions o;
+            o.image_size = image_size;
+            o.channels = imgs.empty() ? 1 : imgs[0].channels;
+            return Dataset::from_images(imgs, labels, classes, patients, o);
+          },
+          py::arg("images"), py::arg("labels"), py::arg("classes"), py::arg("patients") = std::vector<std::string>{},
+          py::arg("image_size") = 224, "Builds a dataset from numpy images (N,H,W[,C]) uint8 or float32 in [0,1].")
+      .def("__len__", &Dataset::size)
+      .def_property_readonly("classes", &Dataset::classes)
+      .def_property_readonly("image_size", &Dataset::image_size)
+      .def_property_readonly("channels", &Dataset::channels)
+      .def("class_counts", &Dataset::class_counts, "Images per class.")
+      .def("patient_counts", &Dataset::patient_counts, "Distinct patients per class.")
+      .def("num_patients", &Dataset::num_patients)
+      .def("class_weights", &Dataset::class_weights, "Balanced weights n / (k * count).")
+      .def_property_readonly("skipped",
+                             [](const Dataset& d) {
+                               py::list l;
+                               for (const auto& s : d.skipped()) l.append(py::make_tuple(s.path, s.reason));
+                               return l;
+                             }, "(path, reason) of every file that was not loaded.")
+      .def_property_readonly("warnings", &Dataset::warnings)
+      .def("summary", &Dataset::summary)
+      .def("detailed_summary", &Dataset::detailed_summary)
+      .def("path", &Dataset::path, py::arg("i"))
+      .def("label", &Dataset::label, py::arg("i"))
+      .def("patient", &Dataset::patient, py::arg("i"))
+      .def("image", [](const Dataset& d, std::size_t i) { return to_array(d.image(i)); }, py::arg("i"),
+           "The cached image as uint8 (H, W) or (H, W, 3).")
+      .def("subset", &Dataset::subset, py::arg("positions"))
+      .def(
+          "split",
+          [](const Dataset& d, double val, std::uint64_t seed) {
+            Split s = d.split(val, seed);
+            return py::make_tuple(s.train, s.val);
+          },
+          py::arg("val_fraction") = 0.15, py::arg("seed") = 42,
+          "Stratified, patient-disjoint (train, val) split.")
+      .def(
+          "kfold",
+          [](const Dataset& d, int k, std::uint64_t seed) {
+            py::list l;
+            for (auto& s : d.kfold(k, seed)) l.append(py::make_tuple(s.train, s.val));
+            return l;
+          },
+          py::arg("k") = 5, py::arg("seed") = 42, "k patient-disjoint (train, val) folds.")
+      .def(
+          "batch",
+          [](const Dataset& d, const std::vector<std::size_t>& positions) {
+            Batch b = d.batch(positions);
+            py::array_t<float> x({b.n, b.channels, b.height, b.width});
+            std::copy(b.images.begin(), b.images.end(), x.mutable_data());
+            return py::make_tuple(x, py::array_t<std::int64_t>(b.labels.size(), b.labels.data()));
+          },
+          py::arg("positions"), "Normalised float32 NCHW images and int64 labels.")
+      .def("__repr__", [](const Dataset& d) { return "<xraykit.Dataset " + d.summary() + ">"; });
+
+  py::class_<Augmenter>(m, "Augmenter", "Seeded, composable augmentations (preset name or spec text).")
+      .def(py::init<const std::string&>(), py::arg("spec") = "none")
+      .def_property_readonly("spec", &Augmenter::to_string)
+      .def(
+          "__call__",
+          [](const Augmenter& a, const py::array& image, std::uint64_t seed) {
+            const Image img = to_image(image);
+            if (img.width != img.height) throw py::value_error("image: must be square (resize it first)");
+            return to_array(a.apply(img, seed));
+          },
+          py::arg("image"), py::arg("seed"), "Augments a square image; the same seed gives the same result.")
+      .def(
+          "contact_sheet",
+          [](const Augmenter& a, const Dataset& d, int rows, int cols, std::uint64_t seed) {
+            return to_array(a.contact_sheet(d, rows, cols, seed));
+          },
+          py::arg("data"), py::arg("rows") = 4, py::arg("cols") = 6, py::arg("seed") = 1)
+      .def("__repr__", [](const Augmenter& a) { return "<xraykit.Augmenter '" + a.to_string() + "'>"; });
+
+  py::class_<Evaluation>(m, "Evaluation", "Metrics of one split, with patient-level bootstrap intervals.")
+      .def_readonly("split", &Evaluation::split)
+      .def_readonly("classes", &Evaluation::classes)
+      .def_readonly("threshold", &Evaluation::threshold)
+      .def_property_readonly("confusion_matrix", &confusion_array, "int64 [true, predicted]")
+      .def("to_dict", [](const Evaluation& e) { return json_loads(e.to_json()); })
+      .def("to_json", &Evaluation::to_json)
+      .def("to_text", &Evaluation::to_text)
+      .def(
+          "save_html",
+          [](const Evaluation& e, const std::string& path, const py::object& history, const std::string& title) {
+            std::vector<EpochRecord> h;
+            if (!history.is_none())
+              for (const auto& item : history) {
+                auto d = item.cast<py::dict>();
+                h.push_back({d["epoch"].cast<int>(), d["train_loss"].cast<double>(), d["val_loss"].cast<double>(),
+                             d["val_auc"].cast<double>(), d["val_accuracy"].cast<double>(),
+                             d["learning_rate"].cast<double>(), d["seconds"].cast<double>()});
+              }
+            save_text(path, html_report(e, h, title));
+          },
+          py::arg("path"), py::arg("history") = py::none(), py::arg("title") = "xraykit evaluation")
+      .def("__repr__", [](const Evaluation& e) { return "<xraykit.Evaluation on " + e.split + ">"; });
+
+  py::class_<Evaluator>(m, "Evaluator", "Collects (probabilities, label, patient) and computes an Evaluation.")
+      .def(py::init([](std::vector<std::string> classes, double threshold, int bootstrap, std::uint64_t seed,
+                       const std::string& split) {
+             EvalOptions o;
+             o.threshold = threshold;
+             o.bootstrap = bootstrap;
+             o.seed = seed;
+             o.split = split;
+             return Evaluator(std::move(classes), o);
+           }),
+           py::arg("classes"), py::arg("threshold") = 0.5, py::arg("bootstrap") = 1000, py::arg("seed") = 0,
+           py::arg("split") = "validation")
+      .def("add", &Evaluator::add, py::arg("probabilities"), py::arg("label"), py::arg("patient"))
+      .def("__len__", &Evaluator::size)
+      .def("evaluate", &Evaluator::evaluate, py::call_guard<py::gil_scoped_release>());
+
+  py::class_<ResNetClassifier>(m, "ResNetClassifier", "A torchvision-compatible ResNet that trains, predicts and saves.")
+      .def(py::init([](const std::string& arch, std::vector<std::string> classes, int image_size, int channels,
+                       std::uint64_t seed) {
+             ClassifierOptions o;
+             o.image_size = image_size;
+             o.channels = channels;
+             o.seed = seed;
+             return ResNetClassifier(arch, std::move(classes), o);
+           }),
+           py::arg("arch") = "resnet18", py::arg("classes") = std::vector<std::string>{"NORMAL", "PNEUMONIA"},
+           py::arg("image_size") = 224, py::arg("channels") = 1, py::arg("seed") = 42)
+      .def_static(
+          "load",
+          [](const std::string& path) {
+            must_exist(path);
+            return ResNetClassifier::load(path);
+          },
+          py::arg("path"), "Loads a model file written by save().")
+      .def("save", &ResNetClassifier::save, py::arg("path"), "Writes the model atomically.")
+      .def(
+          "load_torchvision",
+          [](ResNetClassifier& m, const std::string& path) {
+            must_exist(path);
+            return m.load_torchvision(path);
+          },
+          py::arg("path"), "Loads torch.save(model.state_dict()) weights; returns what was adapted.")
+      .def_property_readonly("arch", &ResNetClassifier::arch)
+      .def_property_readonly("classes", &ResNetClassifier::classes)
+      .def_property_readonly("image_size", &ResNetClassifier::image_size)
+      .def_property_readonly("channels", &ResNetClassifier::channels)
+      .def_property("threshold", &ResNetClassifier::threshold, &ResNetClassifier::set_threshold)
+      .def_property_readonly("provenance", [](const ResNetClassifier& m) { return json_loads(m.provenance()); })
+      .def("describe", &ResNetClassifier::describe)
+      .def(
+          "state_dict",
+          [](const ResNetClassifier& m) {
+            py::dict d = py::module_::import("collections").attr("OrderedDict")();
+            for (const auto& t : m.state_dict()) {
+              py::array a(py::dtype(t.dtype == "int64" ? "int64" : "float32"), t.shape);
+              std::memcpy(a.mutable_data(), t.bytes.data(), t.bytes.size());
+              d[py::str(t.name)] = a;
+            }
+            return d;
+          },
+          "OrderedDict of numpy arrays with torchvision's names.")
+      .def(
+          "load_state_dict",
+          [](ResNetClassifier& m, const py::dict& state) {
+            std::vector<TensorData> ts;
+            for (const auto& [k, v] : state) {
+              py::array a = py::array::ensure(py::module_::import("numpy").attr("asarray")(v));
+              TensorData t;
+              t.name = k.cast<std::string>();
+              const bool is_int = a.dtype().kind() == 'i' || a.dtype().kind() == 'u';
+              t.dtype = is_int ? "int64" : "float32";
+              a = is_int ? py::array(py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>::ensure(a))
+                         : py::array(py::array_t<float, py::array::c_style | py::array::forcecast>::ensure(a));
+              t.shape.assign(a.shape(), a.shape() + a.ndim());
+              const auto* p = static_cast<const std::uint8_t*>(a.data());
+              t.bytes.assign(p, p + a.nbytes());
+              ts.push_back(std::move(t));
+            }
+            m.load_state_dict(ts);
+          },
+          py::arg("state"), "Replaces the weights from a dict of arrays (numpy or torch) with torchvision's names.")
+      .def(
+          "logits",
+          [](const ResNetClassifier& m, const py::array_t<float, py::array::c_style | py::array::forcecast>& x) {
+            if (x.ndim() != 4 || x.shape(1) != m.channels() || x.shape(2) != m.image_size() || x.shape(3) != m.image_size())
+              throw py::value_error("logits: expected float32 of shape (N, " + std::to_string(m.channels()) + ", " +
+                                    std::to_string(m.image_size()) + ", " + std::to_string(m.image_size()) + ")");
+            std::vector<float> v(x.data(), x.data() + x.size());
+            std::vector<float> out;
+            {
+              py::gil_scoped_release release;
+              out = m.logits(v, static_cast<int>(x.shape(0)));
+            }
+            py::array_t<float> r({x.shape(0), static_cast<py::ssize_t>(m.classes().size())});
+            std::copy(out.begin(), out.end(), r.mutable_data());
+            return r;
+          },
+          py::arg("x"), "Raw outputs for normalised NCHW float32 input.")
+      .def(
+          "predict",
+          [](const ResNetClassifier& m, const py::object& what, bool tta) -> py::object {
+            if (py::isinstance<py::str>(what) || py::isinstance(what, py::module_::import("pathlib").attr("PurePath"))) {
+              const std::string path = py::str(what);
+              must_exist(path);
+              py::gil_scoped_release release;
+              const Prediction p = m.predict_file(path, tta);
+              py::gil_scoped_acquire gil;
+              return prediction_dict(p);
+            }
+            if (py::isinstance<py::list>(what) || py::isinstance<py::tuple>(what)) {
+              std::vector<Image> imgs;
+              std::size_t i = 0;
+              for (const auto& item : what) {
+                if (py::isinstance<py::str>(item)) {
+                  const std::string path = item.cast<std::string>();
+                  must_exist(path);
+                  imgs.push_back(load_image(path, {m.channels()}));
+                } else if (py::isinstance<py::array>(item)) {
+                  imgs.push_back(to_image(py::reinterpret_borrow<py::array>(item), "images[" + std::to_string(i) + "]"));
+                } else {
+                  throw py::type_error("images[" + std::to_string(i) + "]: expected a path or a numpy array");
+                }
+                ++i;
+              }
+              std::vector<Prediction> ps;
+              {
+                py::gil_scoped_release release;
+                ps = m.predict(imgs, tta);
+              }
+              py::list l;
+              for (const auto& p : ps) l.append(prediction_dict(p));
+              return l;
+            }
+            if (!py::isinstance<py::array>(what)) throw py::type_error("predict: expected a path, a numpy array or a list");
+            const auto a = py::reinterpret_borrow<py::array>(what);
+            // (H, W) or (H, W, C) with a small last axis is one image; (N, H, W[, C]) a stack.
+            if (a.ndim() == 2 || (a.ndim() == 3 && a.shape(2) <= 4)) {
+              const Image img = to_image(a);
+              py::gil_scoped_release release;
+              const Prediction p = m.predict(img, tta);
+              py::gil_scoped_acquire gil;
+              return prediction_dict(p);
+            }
+            const auto imgs = to_images(a);
+            std::vector<Prediction> ps;
+            {
+              py::gil_scoped_release release;
+              ps = m.predict(imgs, tta);
+            }
+            py::list l;
+            for (const auto& p : ps) l.append(prediction_dict(p));
+            return l;
+          },
+          py::arg("images"), py::arg("tta") = false,
+          "A path or an (H,W[,C]) array -> dict(label, class_name, probabilities); a list or an (N,H,W[,C]) "
+          "array -> list of dicts.")
+      .def(
+          "evaluate",
+          [](const ResNetClassifier& m, const Dataset& d, int bootstrap, const std::string& split) {
+            EvalOptions o;
+            o.bootstrap = bootstrap;
+            o.split = split;
+            py::gil_scoped_release release;
+            return m.evaluate(d, o);
+          },
+          py::arg("data"), py::arg("bootstrap") = 1000, py::arg("split") = "evaluation data")
+      .def(
+          "fit",
+          [](ResNetClassifier& m, const Dataset& train, const Dataset& val, int epochs, int batch_size,
+             const std::string& optimizer, double learning_rate, double weight_decay, double warmup_epochs,
+             double label_smoothing, const std::string& balance, int freeze_epochs, int patience,
+             const std::string& augment, int workers, int threads, std::uint64_t seed, const std::string& checkpoint,
+             bool resume, bool bf16, int bootstrap, std::int64_t max_steps_per_epoch, const py::object& callback) {
+            TrainOptions o;
+            o.epochs = epochs;
+            o.batch_size = batch_size;
+            o.optimizer = optimizer;
+            o.learning_rate = learning_rate;
+            o.weight_decay = weight_decay;
+            o.warmup_epochs = warmup_epochs;
+            o.label_smoothing = label_smoothing;
+            if (balance != "weights" && balance != "sampler" && balance != "none")
+              throw py::value_error("balance must be 'weights', 'sampler' or 'none', not '" + balance + "'");
+            o.balance = balance == "sampler" ? Balance::Sampler : balance == "none" ? Balance::None : Balance::Weights;
+            o.freeze_epochs = freeze_epochs;
+            o.patience = patience;
+            o.augment = augment;
+            o.workers = workers;
+            o.threads = threads;
+            o.seed = seed;
+            o.checkpoint = checkpoint;
+            o.resume = resume;
+            o.bf16 = bf16;
+            o.bootstrap = bootstrap;
+            o.max_steps_per_epoch = max_steps_per_epoch;
+            return fit(m, train, val, o, callback);
+          },
+          py::arg("train"), py::arg("val"), py::arg("epochs") = 10, py::arg("batch_size") = 32,
+          py::arg("optimizer") = "adamw", py::arg("learning_rate") = 1e-3, py::arg("weight_decay") = 1e-4,
+          py::arg("warmup_epochs") = 1.0, py::arg("label_smoothing") = 0.0, py::arg("balance") = "weights",
+          py::arg("freeze_epochs") = 0, py::arg("patience") = 0, py::arg("augment") = "light", py::arg("workers") = 1,
+          py::arg("threads") = 0, py::arg("seed") = 42, py::arg("checkpoint") = "", py::arg("resume") = false,
+          py::arg("bf16") = false, py::arg("bootstrap") = 1000, py::arg("max_steps_per_epoch") = 0,
+          py::arg("callback") = py::none(),
+          "Trains with validation every epoch on `val` (patient-disjoint); keeps the best epoch by AUC. "
+          "callback(progress: dict) may return False to stop. Ctrl-C stops cleanly (result['interrupted']). "
+          "Returns dict(history, best_epoch, best_val_auc, stopped_early, cancelled, interrupted, threshold, validation).")
+      .def("__repr__", [](const ResNetClassifier& m) { return "<xraykit.ResNetClassifier " + m.arch() + ">"; });
+
+  m.def("patient_from_filename", &patient_from_filename, py::arg("filename"));
+  m.def("set_num_threads", &set_num_threads, py::arg("n"), "Torch threads for the process (0 = one per core).");
+}
