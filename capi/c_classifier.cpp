@@ -215,6 +215,35 @@ xrk_status xrk_classifier_predict_pixels(const xrk_classifier* model, const uint
   });
 }
 
+xrk_status xrk_classifier_input_size(const xrk_classifier* model, int32_t* size) {
+  return guard([&] {
+    need(size, "size");
+    *size = check(model, "classifier")->model.image_size();
+  });
+}
+
+xrk_status xrk_classifier_explain_file(const xrk_classifier* model, const char* path, int32_t class_index,
+                                       const char* layer, float* heatmap, size_t heatmap_len, uint8_t* png,
+                                       size_t png_size, size_t* png_needed) {
+  return guard([&] {
+    check(model, "classifier");
+    need(path, "path");
+    const xraykit::Explanation ex = model->model.explain(xraykit::load_image(path, {model->model.channels()}), class_index,
+                                                         layer ? layer : "layer4");
+    if (png_needed) *png_needed = ex.overlay_png.size();
+    if (heatmap) {
+      if (heatmap_len < ex.heatmap.size())
+        throw xrk::Failure{XRK_ERR_BUFFER_TOO_SMALL, "heatmap needs " + std::to_string(ex.heatmap.size()) + " floats"};
+      std::copy(ex.heatmap.begin(), ex.heatmap.end(), heatmap);
+    }
+    if (png == nullptr && png_size == 0) return;
+    need(png, "png");
+    if (png_size < ex.overlay_png.size())
+      throw xrk::Failure{XRK_ERR_BUFFER_TOO_SMALL, "png needs " + std::to_string(ex.overlay_png.size()) + " bytes"};
+    std::copy(ex.overlay_png.begin(), ex.overlay_png.end(), png);
+  });
+}
+
 xrk_status xrk_classifier_evaluate(const xrk_classifier* model, const xrk_dataset* data, int32_t bootstrap,
                                    xrk_evaluation** out) {
   return guard([&] {

@@ -181,6 +181,15 @@ XRK_API xrk_status xrk_classifier_predict_file(const xrk_classifier *model, cons
 XRK_API xrk_status xrk_classifier_predict_pixels(const xrk_classifier *model, const uint8_t *pixels, int32_t width,
                                                  int32_t height, int32_t channels, float *probs, size_t probs_len,
                                                  int32_t *label);
+/* The model's input size in pixels (heatmaps are size x size). */
+XRK_API xrk_status xrk_classifier_input_size(const xrk_classifier *model, int32_t *size);
+/* Grad-CAM for an image file: class_index -1 explains the predicted class; layer NULL means
+ * "layer4". heatmap (may be NULL) receives size*size floats in [0, 1], row-major
+ * (heatmap_len >= size*size). png (may be NULL with png_size 0, a size query) receives the
+ * overlay (heatmap over the image) as PNG bytes; png_needed (may be NULL) its length. */
+XRK_API xrk_status xrk_classifier_explain_file(const xrk_classifier *model, const char *path, int32_t class_index,
+                                               const char *layer, float *heatmap, size_t heatmap_len, uint8_t *png,
+                                               size_t png_size, size_t *png_needed);
 /* Evaluates on a labelled dataset with `bootstrap` patient-level resamples. */
 XRK_API xrk_status xrk_classifier_evaluate(const xrk_classifier *model, const xrk_dataset *data, int32_t bootstrap,
                                            xrk_evaluation **out);

@@ -96,10 +96,18 @@ ResNetImpl::ResNetImpl(int depth_, int64_t in_channels, int64_t num_classes) : d
   }
 }
 
-torch::Tensor ResNetImpl::features(torch::Tensor x) {
+torch::Tensor ResNetImpl::until(torch::Tensor x, int layer) {
   x = torch::relu(bn1(conv1(x)));
   x = torch::max_pool2d(x, 3, 2, 1);
-  return layer4->forward(layer3->forward(layer2->forward(layer1->forward(x))));
+  nn::Sequential layers[4] = {layer1, layer2, layer3, layer4};
+  for (int i = 0; i < layer; ++i) x = layers[i]->forward(x);
+  return x;
+}
+
+torch::Tensor ResNetImpl::after(torch::Tensor x, int layer) {
+  nn::Sequential layers[4] = {layer1, layer2, layer3, layer4};
+  for (int i = layer; i < 4; ++i) x = layers[i]->forward(x);
+  return head(x);
 }
 
 torch::Tensor ResNetImpl::head(torch::Tensor f) {

@@ -24,7 +24,11 @@ struct ResNetImpl : torch::nn::Module {
   ResNetImpl(int depth, int64_t in_channels, int64_t num_classes);
 
   /// Output of layer4 (the last convolutional stage), before pooling.
-  torch::Tensor features(torch::Tensor x);
+  torch::Tensor features(torch::Tensor x) { return until(x, 4); }
+  /// Activations after the stem and layers 1..`layer` (0 = after the stem only).
+  torch::Tensor until(torch::Tensor x, int layer);
+  /// Logits from the activations after `layer`.
+  torch::Tensor after(torch::Tensor x, int layer);
   /// Logits from layer4's output.
   torch::Tensor head(torch::Tensor features);
   torch::Tensor forward(torch::Tensor x) { return head(features(x)); }

@@ -94,6 +94,20 @@ int main(int argc, char **argv) {
   if (argc > 3) {
     CHECK(xrk_classifier_predict_file(reloaded, argv[3], probs, 8, &label));
     printf("%s -> %s (P = %.3f)\n", argv[3], class_names[label], probs[label]);
+    /* Why: a Grad-CAM overlay as PNG (a size query first, then the bytes). */
+    size_t png_len = 0;
+    CHECK(xrk_classifier_explain_file(reloaded, argv[3], -1, NULL, NULL, 0, NULL, 0, &png_len));
+    uint8_t *png = malloc(png_len);
+    CHECK(xrk_classifier_explain_file(reloaded, argv[3], -1, NULL, NULL, 0, png, png_len, NULL));
+    char overlay_path[4096];
+    snprintf(overlay_path, sizeof overlay_path, "%s/gradcam.png", argv[2]);
+    FILE *f = fopen(overlay_path, "wb");
+    if (f) {
+      fwrite(png, 1, png_len, f);
+      fclose(f);
+      printf("Grad-CAM overlay: %s (%zu bytes)\n", overlay_path, png_len);
+    }
+    free(png);
   }
   uint8_t grey[96 * 80];
   memset(grey, 128, sizeof grey);

@@ -50,6 +50,17 @@ struct Prediction {
   std::vector<float> probabilities;  ///< one per class
 };
 
+/// Why the model decided: a Grad-CAM map (Selvaraju et al. 2017) of one class.
+struct Explanation {
+  int class_index = 0;            ///< the class explained
+  Prediction prediction;          ///< the model's prediction for the image
+  int size = 0;                   ///< the map is size x size (the model's input)
+  std::vector<float> heatmap;     ///< row-major, in [0, 1]; 1 = most evidence for the class
+  Image input;                    ///< the image as the model saw it (size x size)
+  Image overlay;                  ///< heatmap in colour blended over the image (RGB)
+  std::vector<std::uint8_t> overlay_png;  ///< the overlay encoded as PNG
+};
+
 enum class Balance {
   None,
   Weights,  ///< class-weighted loss (balanced weights)
@@ -151,6 +162,10 @@ class XRAYKIT_API ResNetClassifier {
   /// Raw network outputs for n already-normalised images in NCHW float layout
   /// (n * channels * size * size values); n * classes logits, row-major.
   std::vector<float> logits(const std::vector<float>& nchw, int n) const;
+  /// Grad-CAM for `class_index` (-1: the predicted class) at `layer` ("layer1" ... "layer4",
+  /// the last convolutional stage by default). InvalidArgument for a bad class or layer.
+  Explanation explain(const Image& image, int class_index = -1, const std::string& layer = "layer4") const;
+
   /// Probabilities for every sample of a dataset (which must match the model's input).
   std::vector<std::vector<float>> predict_proba(const Dataset& data, int batch_size = 64) const;
   /// Predicts and evaluates a labelled dataset at the model's threshold.

@@ -425,6 +425,36 @@ PYBIND11_MODULE(_xraykit, m) {
           "A path or an (H,W[,C]) array -> dict(label, class_name, probabilities); a list or an (N,H,W[,C]) "
           "array -> list of dicts.")
       .def(
+          "explain",
+          [](const ResNetClassifier& m, const py::object& what, int class_index, const std::string& layer) {
+            Image img;
+            if (py::isinstance<py::str>(what)) {
+              const std::string path = what.cast<std::string>();
+              must_exist(path);
+              img = load_image(path, {m.channels()});
+            } else if (py::isinstance<py::array>(what)) {
+              img = to_image(py::reinterpret_borrow<py::array>(what));
+            } else {
+              throw py::type_error("explain: expected a path or a numpy array");
+            }
+            Explanation ex;
+            {
+              py::gil_scoped_release release;
+              ex = m.explain(img, class_index, layer);
+            }
+            py::array_t<float> heat({ex.size, ex.size});
+            std::copy(ex.heatmap.begin(), ex.heatmap.end(), heat.mutable_data());
+            py::dict d;
+            d["class_index"] = ex.class_index;
+            d["prediction"] = prediction_dict(ex.prediction);
+            d["heatmap"] = heat;
+            d["overlay"] = to_array(ex.overlay);
+            d["overlay_png"] = py::bytes(reinterpret_cast<const char*>(ex.overlay_png.data()), ex.overlay_png.size());
+            return d;
+          },
+          py::arg("image"), py::arg("class_index") = -1, py::arg("layer") = "layer4",
+          "Grad-CAM: dict(class_index, prediction, heatmap (S,S) float32 in [0,1], overlay (S,S,3) uint8, overlay_png bytes).")
+      .def(
           "evaluate",
           [](const ResNetClassifier& m, const Dataset& d, int bootstrap, const std::string& split) {
             EvalOptions o;

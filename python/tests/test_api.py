@@ -129,6 +129,11 @@ def test_fit_callback_save_load(tmp_path):
     x = np.zeros((32, 32), dtype=np.uint8)
     assert back.predict(x)["probabilities"] == m.predict(x)["probabilities"]
     assert back.provenance["best_epoch"] == r["best_epoch"]
+    ex = m.explain(val.image(1), 1)
+    assert ex["heatmap"].shape == (32, 32) and 0 <= ex["heatmap"].min() and ex["heatmap"].max() <= 1
+    assert ex["overlay"].shape == (32, 32, 3) and ex["overlay_png"][:4] == b"\x89PNG"
+    with pytest.raises(xraykit.InvalidArgument, match="layer9"):
+        m.explain(val.image(1), 1, "layer9")
     r["validation"].save_html(str(tmp_path / "r.html"), r["history"])
     assert "<svg" in (tmp_path / "r.html").read_text()
 

@@ -79,6 +79,10 @@ int main(void) {
   EXPECT(xrk_classifier_save(model, "/nonexistent-dir/m.xrk") == XRK_ERR_IO);
   EXPECT(xrk_classifier_fit(model, NULL, NULL, NULL, NULL) == XRK_ERR_INVALID_HANDLE);
 
+  int32_t input = 0;
+  EXPECT(xrk_classifier_input_size(model, &input) == XRK_OK && input == 64);
+  EXPECT(xrk_classifier_explain_file(model, "/nonexistent.png", -1, NULL, NULL, 0, NULL, 0, NULL) == XRK_ERR_IO);
+
   /* Buffers: a size query, a too-small buffer (truncated, NUL-terminated), an exact one. */
   size_t needed = 0;
   EXPECT(xrk_classifier_describe(model, NULL, 0, &needed) == XRK_OK && needed > 10);
