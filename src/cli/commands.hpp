@@ -20,6 +20,7 @@ Command add_evaluate_command(CLI::App& app);
 Command add_predict_command(CLI::App& app);
 Command add_info_command(CLI::App& app);
 Command add_demo_command(CLI::App& app);
+Command add_serve_command(CLI::App& app);
 
 /// The command line as typed (argv), for messages such as how to resume.
 std::vector<std::string>& command_line();

@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   add(xraykit::cli::add_evaluate_command(app));
   add(xraykit::cli::add_predict_command(app));
   add(xraykit::cli::add_info_command(app));
+  add(xraykit::cli::add_serve_command(app));
   add(xraykit::cli::add_dataset_command(app));
   add(xraykit::cli::add_augment_command(app));
   try {

@@ -1,0 +1,40 @@
+#pragma once
+// `xraykit serve`: a password-protected web app and JSON API over one trained model.
+// Routes: /login (form), /logout, / (upload page), /app.js, /model (model card),
+// /api/model, /api/predict, /healthz (the only route without authentication besides the
+// login page and its style sheet).
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "xraykit/classifier.hpp"
+
+namespace xraykit::web {
+
+struct ServeOptions {
+  std::string host = "127.0.0.1";
+  int port = 8080;                      ///< 0: any free port (reported through on_listening)
+  std::string password;                 ///< required, non-empty
+  int workers = 2;                      ///< predictions run at once
+  int queue = 16;                       ///< predictions waiting; beyond this: 503 + Retry-After
+  std::size_t max_body = 32u << 20;     ///< bytes per request (413 beyond)
+  int max_files = 16;                   ///< images per request
+  std::int64_t max_pixels = 40'000'000; ///< per image, checked before decoding
+  std::chrono::seconds session_lifetime{12 * 3600};
+  int max_failed_logins = 5;            ///< per client within failure_window, then 429
+  std::chrono::seconds failure_window{60};
+  std::function<void(int port)> on_listening;  ///< called once the socket is bound
+};
+
+/// Blocks SIGINT and SIGTERM in the calling thread and every thread it starts later, so that
+/// serve() can take them for a clean shutdown. Call it before anything starts threads (loading
+/// a model starts Torch's pool): a thread that does not block them would let them kill the
+/// process.
+void block_shutdown_signals();
+
+/// Serves until SIGINT or SIGTERM; returns the process exit code. Errors that stop it from
+/// starting (port in use, bad options) are thrown as xraykit::Error.
+int serve(const ResNetClassifier& model, const ServeOptions& options);
+
+}  // namespace xraykit::web
