@@ -45,9 +45,15 @@ torch::Tensor as_tensor(Batch& b) {
   return torch::from_blob(b.images.data(), {b.n, b.channels, b.height, b.width}, torch::kFloat32);
 }
 
-torch::Tensor ResNetClassifier::Impl::probabilities(const torch::Tensor& batch) const {
+torch::Tensor ResNetClassifier::Impl::forward(const torch::Tensor& batch) const {
   torch::NoGradGuard no_grad;
-  return torch::softmax(net->forward(batch).to(torch::kFloat32), 1).contiguous();
+  if (batch.size(0) == 1 && options.image_size < 200)
+    return net->forward(torch::cat({batch, batch})).to(torch::kFloat32).slice(0, 0, 1);
+  return net->forward(batch).to(torch::kFloat32);
+}
+
+torch::Tensor ResNetClassifier::Impl::probabilities(const torch::Tensor& batch) const {
+  return torch::softmax(forward(batch), 1).contiguous();
 }
 
 Image ResNetClassifier::Impl::prepare(const Image& img, std::size_t index) const {
@@ -279,9 +285,8 @@ std::vector<float> ResNetClassifier::logits(const std::vector<float>& nchw, int 
   const int s = image_size(), c = channels();
   if (n < 1 || nchw.size() != static_cast<std::size_t>(n) * c * s * s)
     throw InvalidArgument(fmt::format("logits: {} values do not make {} images of {}x{}x{}", nchw.size(), n, c, s, s));
-  torch::NoGradGuard no_grad;
   const torch::Tensor x = torch::from_blob(const_cast<float*>(nchw.data()), {n, c, s, s}, torch::kFloat32);
-  const torch::Tensor y = impl_->net->forward(x).to(torch::kFloat32).contiguous();
+  const torch::Tensor y = impl_->forward(x).contiguous();
   return {y.data_ptr<float>(), y.data_ptr<float>() + y.numel()};
 }
 
