@@ -21,8 +21,9 @@ double seconds_per_epoch(const Dataset& train, const Dataset& val, double ips) {
 }
 
 double measure(const std::string& arch, const Dataset& train, const Dataset& val, const ClassifierOptions& model,
-               const TrainOptions& base, int steps) {
+               const TrainOptions& base, const std::string& augment, int steps) {
   TrainOptions o = base;
+  o.augment = augment;
   o.epochs = 1;
   o.max_steps_per_epoch = steps + 1;  // the first step warms oneDNN up and is not timed
   o.bootstrap = 0;
@@ -73,7 +74,9 @@ AutoChoice auto_select(const Dataset& train, const Dataset& val, const Classifie
 
   AutoChoice c;
   std::vector<std::string> archs = o.auto_arch ? o.candidates : std::vector<std::string>{o.arch};
-  for (const auto& a : archs) c.measured.push_back({a, measure(a, train, val, model, base, o.probe_steps)});
+  // Probes augment as training will (a fixed, typical strength when that is still to be chosen).
+  const std::string probe_augment = o.auto_augment ? "light" : o.augment;
+  for (const auto& a : archs) c.measured.push_back({a, measure(a, train, val, model, base, probe_augment, o.probe_steps)});
   // Candidates come from small to large. A larger network is never faster; a probe that says
   // otherwise met a busy machine, so the smaller one's figure caps it. This keeps the choice
   // stable under noise.

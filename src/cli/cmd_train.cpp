@@ -123,7 +123,7 @@ Command add_train_command(CLI::App& app) {
     t.checkpoint = a->resume.empty() ? a->output + ".ckpt" : a->resume;
     t.resume = !a->resume.empty();
     t.epochs = epochs;
-    t.augment = a->augment;
+    t.augment = auto_augment ? "light" : a->augment;
     std::string arch = a->arch;
 
     nlohmann::json auto_record;

@@ -53,6 +53,14 @@ grep -q "^epoch 1/1 " "$work/train.log" && ok "progress degrades to plain lines 
   /usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["images"] > 1000 and d["bootstrap"]["unit"] == "patient"' "$work/e.json" &&
   ok "evaluate prints metrics and writes HTML and JSON" || { bad "evaluate"; tail "$work/eval"; }
 
+if "$xk" train "$work/data" -o "$work/auto.xrk" --size 32 --arch auto --epochs auto --augment auto --budget 20s \
+     > "$work/auto.log" 2>&1 && grep -q "auto-select chose resnet" "$work/auto.log" && grep -q "why:" "$work/auto.log" &&
+   "$xk" info "$work/auto.xrk" | grep -q "^auto-select"; then
+  ok "train with auto-select explains its choice and records it in the model"
+else
+  bad "auto-select"; tail -20 "$work/auto.log"
+fi
+
 mkdir -p "$work/incoming"
 cp "$data/NORMAL/$(ls "$data/NORMAL" | head -1)" "$work/incoming/a.jpeg"
 cp "$data/PNEUMONIA/$(ls "$data/PNEUMONIA" | head -1)" "$work/incoming/b.jpeg"
