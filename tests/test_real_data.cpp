@@ -14,11 +14,6 @@ using namespace testsupport;
 
 namespace {
 
-bool skip_real() {
-  const char* s = std::getenv("XRAYKIT_SKIP_REAL_DATA");
-  return s && std::string(s) == "1";
-}
-
 const Dataset& real() {
   static const Dataset d = [] {
     const std::string dir = real_data_dir();

@@ -12,11 +12,6 @@ using namespace testsupport;
 
 namespace {
 
-bool skip_real() {
-  const char* s = std::getenv("XRAYKIT_SKIP_REAL_DATA");
-  return s && std::string(s) == "1";
-}
-
 struct Setup {
   Dataset train, val;
 };
