@@ -165,9 +165,4 @@ std::string real_data_dir() {
   return fs::is_directory(beside) ? fs::canonical(beside).string() : "";
 }
 
-bool skip_real() {
-  const char* s = std::getenv("XRAYKIT_SKIP_REAL_DATA");
-  return s && std::string(s) == "1";
-}
-
 }  // namespace testsupport

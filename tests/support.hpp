@@ -48,7 +48,4 @@ std::vector<std::uint8_t> png_header_only(std::uint32_t width, std::uint32_t hei
 /// source tree. Empty string if neither exists.
 std::string real_data_dir();
 
-/// True when XRAYKIT_SKIP_REAL_DATA=1 asks to skip the real-data tests deliberately.
-bool skip_real();
-
 }  // namespace testsupport

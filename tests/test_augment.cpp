@@ -38,7 +38,7 @@ TEST_CASE("bad specs name the bad token") {
   CHECK_THROWS_AS(Augmenter("light,,medium"), InvalidArgument);
 }
 
-TEST_CASE("same seed, same image; another seed, another image") {
+TEST_CASE("same seed gives the same image and another seed another image") {
   const Image img = pattern_image(48, 48, 1, 2);
   const Augmenter a("strong");
   const Image x = a.apply(img, 7), y = a.apply(img, 7), z = a.apply(img, 8);

@@ -72,7 +72,7 @@ TEST_CASE("a tiny budget picks a smaller, shorter configuration than a large one
   CHECK(again.augment == tiny.augment);
 }
 
-TEST_CASE("fixed choices are kept; search runs successive halving") {
+TEST_CASE("fixed choices are kept and search runs successive halving") {
   Fixture f;
   AutoSelectOptions o;
   o.probe_steps = 1;

@@ -137,7 +137,7 @@ TEST_CASE("model file: round trip, self-description, and refusals") {
   }
 }
 
-TEST_CASE("prediction: any size and channel count; threshold decides binary labels") {
+TEST_CASE("prediction takes any size and channel count and the threshold decides binary labels") {
   ResNetClassifier m("resnet18", {"NORMAL", "PNEUMONIA"}, small(1, 64));
   const Prediction grey = m.predict(pattern_image(300, 200, 1, 1));
   CHECK(grey.probabilities.size() == 2);

@@ -1,5 +1,5 @@
-// The real Kermany training set. These must run in CI (.ci/run points XRAYKIT_DATA at it);
-// elsewhere they fail unless XRAYKIT_SKIP_REAL_DATA=1 is set deliberately.
+// The real Kermany training set. These must run (CI points XRAYKIT_DATA at it); without the
+// data they fail, saying where they looked.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -27,7 +27,7 @@ const Dataset& real() {
 
 }  // namespace
 
-TEST_CASE("real data: 1,341 NORMAL and 3,875 PNEUMONIA images, all decoded" * doctest::skip(skip_real())) {
+TEST_CASE("real data: 1,341 NORMAL and 3,875 PNEUMONIA images, all decoded") {
   const Dataset& d = real();
   CHECK(d.classes() == std::vector<std::string>{"NORMAL", "PNEUMONIA"});
   CHECK(d.class_counts() == std::vector<std::int64_t>{1341, 3875});
@@ -38,7 +38,7 @@ TEST_CASE("real data: 1,341 NORMAL and 3,875 PNEUMONIA images, all decoded" * do
   CHECK(patients[1] < 3875 / 2);
 }
 
-TEST_CASE("real data: the split is patient-disjoint and keeps class ratios" * doctest::skip(skip_real())) {
+TEST_CASE("real data: the split is patient-disjoint and keeps class ratios") {
   const Dataset& d = real();
   for (std::uint64_t seed : {1u, 2u, 3u}) {
     CAPTURE(seed);
@@ -57,7 +57,7 @@ TEST_CASE("real data: the split is patient-disjoint and keeps class ratios" * do
   }
 }
 
-TEST_CASE("real data: 5-fold folds are patient-disjoint" * doctest::skip(skip_real())) {
+TEST_CASE("real data: 5-fold folds are patient-disjoint") {
   const auto folds = real().kfold(5, 11);
   for (const auto& f : folds) {
     std::set<std::string> train;
@@ -67,8 +67,7 @@ TEST_CASE("real data: 5-fold folds are patient-disjoint" * doctest::skip(skip_re
   }
 }
 
-TEST_CASE("real data: a full-size radiograph shrunk by xraykit matches the set's 224 px copy" *
-          doctest::skip(skip_real())) {
+TEST_CASE("real data: a full-size radiograph shrunk by xraykit matches the set's 224 px copy") {
   const fs::path train = real_data_dir();
   const fs::path full = train.parent_path().parent_path() / "fullres_sample";
   REQUIRE(fs::is_directory(full));

@@ -42,7 +42,7 @@ FitResult train(const Dataset& train, const Dataset& val) {
 
 }  // namespace
 
-TEST_CASE("real data: a small ResNet-18 at 64 px separates pneumonia on unseen patients" * doctest::skip(skip_real())) {
+TEST_CASE("real data: a small ResNet-18 at 64 px separates pneumonia on unseen patients") {
   const Setup s = real_subset();
   CHECK(s.train.size() > 1400);
   const FitResult r = train(s.train, s.val);
@@ -52,7 +52,7 @@ TEST_CASE("real data: a small ResNet-18 at 64 px separates pneumonia on unseen p
   CHECK(r.validation.per_class[1].specificity.value > 0.7);
 }
 
-TEST_CASE("real data: with shuffled training labels the validation AUC stays near chance" * doctest::skip(skip_real())) {
+TEST_CASE("real data: with shuffled training labels the validation AUC stays near chance") {
   const Setup s = real_subset();
   std::vector<Image> images;
   std::vector<int> labels;

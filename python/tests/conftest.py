@@ -9,7 +9,5 @@ def real_data():
     env = os.environ.get("XRAYKIT_DATA")
     path = pathlib.Path(env) if env else pathlib.Path(__file__).resolve().parents[3] / "shared/data/chest_xray/train"
     if not path.is_dir():
-        if os.environ.get("XRAYKIT_SKIP_REAL_DATA") == "1":
-            pytest.skip("real data skipped on request")
         pytest.fail(f"real data not found at {path}: set XRAYKIT_DATA")
     return path
