@@ -7,7 +7,6 @@ packages=(
   libtorch-dev libfmt-dev libstb-dev doctest-dev libbenchmark-dev
   nlohmann-json3-dev libcli11-dev libcpp-httplib-dev
   pybind11-dev python3-dev python3-numpy python3-pytest python3-torch python3-torchvision
-  python3-pip python3-setuptools python3-wheel
   chromium curl
 )
 # The browser test runs playwright-core on Node.js; keep a Node that is already there (it may

@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include "support.hpp"
 #include "xraykit/classifier.hpp"
@@ -162,6 +163,16 @@ TEST_CASE("early stopping, freezing, SGD and label smoothing") {
       if (before[i].name == "conv1.weight" || before[i].name == "layer4.1.conv2.weight") CHECK(before[i].bytes == after[i].bytes);
       if (before[i].name == "fc.weight") CHECK(before[i].bytes != after[i].bytes);
     }
+  }
+  SUBCASE("bf16 autocast trains and leaves fp32 weights") {
+    TrainOptions o = quick(2);
+    o.bf16 = true;
+    ResNetClassifier m("resnet18", {"plain", "blob"}, tiny());
+    const FitResult r = m.fit(train, val, o);
+    CHECK(r.history.size() == 2);
+    CHECK(std::isfinite(r.history.back().train_loss));
+    CHECK(m.state_dict().front().dtype == "float32");
+    CHECK(m.predict(val.image(0)).probabilities.size() == 2);
   }
   SUBCASE("SGD with label smoothing runs") {
     TrainOptions o = quick(1);
