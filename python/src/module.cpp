@@ -30,12 +30,33 @@ void must_exist(const std::string& path) {
   if (!std::filesystem::exists(path, ec)) raise_file_not_found(path);
 }
 
+DatasetOptions dataset_options(int image_size, int channels, int threads, bool strict) {
+  DatasetOptions o;
+  o.image_size = image_size;
+  o.channels = channels;
+  o.threads = threads;
+  o.strict = strict;
+  return o;
+}
+
 py::dict prediction_dict(const Prediction& p) {
   py::dict d;
   d["label"] = p.label;
   d["class_name"] = p.class_name;
   d["probabilities"] = p.probabilities;
   return d;
+}
+
+// Predicts with the GIL released; a list of dicts.
+py::list predictions(const ResNetClassifier& m, const std::vector<Image>& images, bool tta) {
+  std::vector<Prediction> ps;
+  {
+    py::gil_scoped_release release;
+    ps = m.predict(images, tta);
+  }
+  py::list l;
+  for (const auto& p : ps) l.append(prediction_dict(p));
+  return l;
 }
 
 py::dict epoch_dict(const EpochRecord& e) {
@@ -134,11 +155,7 @@ PYBIND11_MODULE(_xraykit, m) {
           [](const std::string& root, int image_size, int channels, int threads, bool strict,
              const std::string& patient_regex) {
             must_exist(root);
-            DatasetOptions o;
-            o.image_size = image_size;
-            o.channels = channels;
-            o.threads = threads;
-            o.strict = strict;
+            DatasetOptions o = dataset_options(image_size, channels, threads, strict);
             o.patient_regex = patient_regex;
             py::gil_scoped_release release;
             return Dataset::from_folder(root, o);
@@ -151,11 +168,7 @@ PYBIND11_MODULE(_xraykit, m) {
           "from_csv",
           [](const std::string& csv, int image_size, int channels, int threads, bool strict, std::vector<std::string> classes) {
             must_exist(csv);
-            DatasetOptions o;
-            o.image_size = image_size;
-            o.channels = channels;
-            o.threads = threads;
-            o.strict = strict;
+            DatasetOptions o = dataset_options(image_size, channels, threads, strict);
             o.classes = std::move(classes);
             py::gil_scoped_release release;
             return Dataset::from_csv(csv, o);
@@ -372,10 +385,7 @@ PYBIND11_MODULE(_xraykit, m) {
             if (py::isinstance<py::str>(what) || py::isinstance(what, py::module_::import("pathlib").attr("PurePath"))) {
               const std::string path = py::str(what);
               must_exist(path);
-              py::gil_scoped_release release;
-              const Prediction p = m.predict_file(path, tta);
-              py::gil_scoped_acquire gil;
-              return prediction_dict(p);
+              return predictions(m, {load_image(path, {m.channels()})}, tta)[0];
             }
             if (py::isinstance<py::list>(what) || py::isinstance<py::tuple>(what)) {
               std::vector<Image> imgs;
@@ -392,34 +402,13 @@ PYBIND11_MODULE(_xraykit, m) {
                 }
                 ++i;
               }
-              std::vector<Prediction> ps;
-              {
-                py::gil_scoped_release release;
-                ps = m.predict(imgs, tta);
-              }
-              py::list l;
-              for (const auto& p : ps) l.append(prediction_dict(p));
-              return l;
+              return predictions(m, imgs, tta);
             }
             if (!py::isinstance<py::array>(what)) throw py::type_error("predict: expected a path, a numpy array or a list");
             const auto a = py::reinterpret_borrow<py::array>(what);
             // (H, W) or (H, W, C) with a small last axis is one image; (N, H, W[, C]) a stack.
-            if (a.ndim() == 2 || (a.ndim() == 3 && a.shape(2) <= 4)) {
-              const Image img = to_image(a);
-              py::gil_scoped_release release;
-              const Prediction p = m.predict(img, tta);
-              py::gil_scoped_acquire gil;
-              return prediction_dict(p);
-            }
-            const auto imgs = to_images(a);
-            std::vector<Prediction> ps;
-            {
-              py::gil_scoped_release release;
-              ps = m.predict(imgs, tta);
-            }
-            py::list l;
-            for (const auto& p : ps) l.append(prediction_dict(p));
-            return l;
+            if (a.ndim() == 2 || (a.ndim() == 3 && a.shape(2) <= 4)) return predictions(m, {to_image(a)}, tta)[0];
+            return predictions(m, to_images(a), tta);
           },
           py::arg("images"), py::arg("tta") = false,
           "A path or an (H,W[,C]) array -> dict(label, class_name, probabilities); a list or an (N,H,W[,C]) "
