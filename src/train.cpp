@@ -339,8 +339,9 @@ FitResult ResNetClassifier::fit(const Dataset& train, const Dataset& val, const 
   if (result.history.empty()) return result;  // cancelled before the first epoch ended
 
   result.best_val_auc = result.history[result.best_epoch - 1 - (result.history.front().epoch - 1)].val_auc;
+  // One pass over the validation split serves both the threshold and the final evaluation.
+  const auto probs = predict_proba(val);
   if (classes().size() == 2) {
-    const auto probs = predict_proba(val);
     std::vector<double> s;
     std::vector<int> l;
     for (std::size_t i = 0; i < val.size(); ++i) s.push_back(probs[i][1]), l.push_back(val.label(i) == 1);
@@ -355,7 +356,10 @@ FitResult ResNetClassifier::fit(const Dataset& train, const Dataset& val, const 
   eo.split = "validation (patient-disjoint)";
   eo.bootstrap = o.bootstrap;
   eo.seed = o.seed;
-  result.validation = evaluate(val, eo);
+  eo.threshold = impl_->threshold;
+  Evaluator evaluator(classes(), eo);
+  for (std::size_t i = 0; i < val.size(); ++i) evaluator.add(probs[i], val.label(i), val.patient(i));
+  result.validation = evaluator.evaluate();
 
   const Evaluation& v = result.validation;
   json metrics = {{"split", v.split}, {"images", v.images}, {"patients", v.patients}, {"threshold", v.threshold},
