@@ -33,9 +33,7 @@ xrk_status xrk_dataset_load(const char* path, const xrk_dataset_params* params, 
     o.strict = p.strict != 0;
     o.max_pixels = p.max_pixels;
     if (p.patient_regex) o.patient_regex = p.patient_regex;
-    const std::string s(path);
-    const bool csv = s.size() > 4 && s.compare(s.size() - 4, 4, ".csv") == 0;
-    auto* h = new xrk_dataset{csv ? xraykit::Dataset::from_csv(s, o) : xraykit::Dataset::from_folder(s, o)};
+    auto* h = new xrk_dataset{xraykit::Dataset::load(path, o)};
     xrk::log(1, "loaded " + h->data.summary());
     *out = xrk::make(h);
   });

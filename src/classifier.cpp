@@ -16,6 +16,12 @@ namespace xraykit {
 
 namespace {
 std::once_flag default_threads;
+
+std::int64_t count_parameters(const torch::nn::Module& net) {
+  std::int64_t n = 0;
+  for (const auto& p : net.parameters()) n += p.numel();
+  return n;
+}
 }  // namespace
 
 void set_num_threads(int n) {
@@ -174,7 +180,7 @@ std::string ResNetClassifier::describe() const {
   std::string classes;
   for (const auto& c : impl_->classes) classes += (classes.empty() ? "" : ", ") + c;
   std::string out = fmt::format("architecture  {} ({:.1f} M parameters)\n", arch(),
-                                resnet_parameter_count(arch(), channels(), static_cast<int>(impl_->classes.size())) / 1e6);
+                                count_parameters(*impl_->net) / 1e6);
   out += fmt::format("classes       {}\n", classes);
   out += fmt::format("input         {}x{}, {} channel(s), {}\n", image_size(), image_size(), channels(),
                      impl_->options.geometry == Geometry::Squash ? "squashed" : "padded");
@@ -317,10 +323,7 @@ Evaluation ResNetClassifier::evaluate(const Dataset& data, EvalOptions options) 
 }
 
 std::int64_t resnet_parameter_count(const std::string& arch, int channels, int classes) {
-  ResNet net(resnet_depth(arch), channels, classes);
-  std::int64_t n = 0;
-  for (const auto& p : net->parameters()) n += p.numel();
-  return n;
+  return count_parameters(*ResNet(resnet_depth(arch), channels, classes));
 }
 
 }  // namespace xraykit

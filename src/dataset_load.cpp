@@ -306,6 +306,11 @@ Dataset Dataset::from_csv(const std::string& csv_path, const DatasetOptions& opt
   return decode_all(list_manifest(csv_path, options), csv_path, options);
 }
 
+Dataset Dataset::load(const std::string& path, const DatasetOptions& options) {
+  const bool csv = path.size() > 4 && path.compare(path.size() - 4, 4, ".csv") == 0;
+  return csv ? from_csv(path, options) : from_folder(path, options);
+}
+
 Dataset Dataset::from_images(const std::vector<Image>& images, const std::vector<int>& labels,
                              const std::vector<std::string>& classes,
                              const std::vector<std::string>& patients, const DatasetOptions& options) {

@@ -13,13 +13,18 @@ using namespace testsupport;
 
 namespace {
 
+// A tiny seeded generator for the synthetic images (LCG; the same numbers everywhere).
+struct Lcg {
+  std::uint64_t s;
+  std::uint64_t operator()() { return (s = s * 6364136223846793005ULL + 1442695040888963407ULL) >> 33; }
+};
+
 // Class 1 images carry a bright blob at a random place; class 0 do not. 32 px.
 Dataset blobs(int n, std::uint64_t seed) {
   std::vector<Image> imgs;
   std::vector<int> labels;
   std::vector<std::string> patients;
-  std::uint64_t s = seed;
-  auto rnd = [&s] { return (s = s * 6364136223846793005ULL + 1442695040888963407ULL) >> 33; };
+  Lcg rnd{seed};
   for (int i = 0; i < n; ++i) {
     Image img{32, 32, 1, std::vector<std::uint8_t>(32 * 32)};
     for (auto& p : img.pixels) p = static_cast<std::uint8_t>(60 + rnd() % 40);
@@ -207,8 +212,7 @@ Dataset discs(int n, std::uint64_t seed, std::vector<std::pair<int, int>>* centr
   std::vector<Image> imgs;
   std::vector<int> labels;
   std::vector<std::string> patients;
-  std::uint64_t s = seed;
-  auto rnd = [&s] { return (s = s * 6364136223846793005ULL + 1442695040888963407ULL) >> 33; };
+  Lcg rnd{seed};
   for (int i = 0; i < n; ++i) {
     Image img{size, size, 1, std::vector<std::uint8_t>(size * size)};
     for (auto& p : img.pixels) p = static_cast<std::uint8_t>(60 + rnd() % 50);

@@ -76,6 +76,9 @@ class XRAYKIT_API Dataset {
   /// relative to the CSV's folder. Without a patient column, ids come from file names.
   static Dataset from_csv(const std::string& csv_path, const DatasetOptions& options = {});
 
+  /// from_csv when the path ends in ".csv", from_folder otherwise.
+  static Dataset load(const std::string& path, const DatasetOptions& options = {});
+
   /// Builds a dataset from images already in memory (resized here if needed).
   /// patients may be empty (each image is then its own patient).
   static Dataset from_images(const std::vector<Image>& images, const std::vector<int>& labels,

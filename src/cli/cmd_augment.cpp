@@ -29,7 +29,7 @@ Command add_augment_command(CLI::App& app) {
     const Augmenter aug(a->spec);  // first, so a bad spec fails before any decoding
     DatasetOptions o;
     o.image_size = a->size;
-    const Dataset all = load_dataset(a->data, o);
+    const Dataset all = Dataset::load(a->data, o);
     // Spread the rows over the dataset so that every class shows.
     std::vector<std::size_t> pick;
     for (int r = 0; r < a->rows && static_cast<std::size_t>(r) < all.size(); ++r)

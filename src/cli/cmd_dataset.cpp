@@ -7,10 +7,6 @@
 
 namespace xraykit::cli {
 
-Dataset load_dataset(const std::string& source, const DatasetOptions& options) {
-  const bool csv = source.size() > 4 && source.compare(source.size() - 4, 4, ".csv") == 0;
-  return csv ? Dataset::from_csv(source, options) : Dataset::from_folder(source, options);
-}
 
 Command add_dataset_command(CLI::App& app) {
   struct Args {
@@ -43,7 +39,7 @@ Command add_dataset_command(CLI::App& app) {
     opt.threads = args->threads;
     opt.strict = args->strict;
     opt.patient_regex = args->patient_regex;
-    const Dataset data = load_dataset(args->source, opt);
+    const Dataset data = Dataset::load(args->source, opt);
     fmt::print("{}", data.detailed_summary());
     if (data.num_classes() >= 2) fmt::print("\n{}", describe_split(data.split(args->val, args->seed)));
     return 0;

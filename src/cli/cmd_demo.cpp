@@ -74,7 +74,7 @@ Command add_demo_command(CLI::App& app) {
 
     DatasetOptions dopt;
     dopt.image_size = a->size;
-    const Dataset all = load_dataset(data, dopt);
+    const Dataset all = Dataset::load(data, dopt);
     const Split split = all.split(0.15, 42);
     fmt::print("\n== 1. Data\n{}\n{}", all.summary(), describe_split(split));
 

@@ -31,7 +31,7 @@ Command add_evaluate_command(CLI::App& app) {
     o.image_size = model.image_size();
     o.channels = model.channels();
     o.classes = model.classes();
-    const Dataset data = load_dataset(a->data, o);
+    const Dataset data = Dataset::load(a->data, o);
     fmt::print("{}\n", data.summary());
     for (const auto& s : data.skipped()) fmt::print("skipped {}: {}\n", s.path, s.reason);
     EvalOptions e;

@@ -96,7 +96,7 @@ Command add_train_command(CLI::App& app) {
     DatasetOptions dopt;
     dopt.image_size = a->size;
     dopt.channels = a->rgb ? 3 : 1;
-    const Dataset data = load_dataset(a->data, dopt);
+    const Dataset data = Dataset::load(a->data, dopt);
     fmt::print("{}\n", data.summary());
     for (const auto& w : data.warnings()) fmt::print("warning: {}\n", w);
     for (const auto& s : data.skipped()) fmt::print("skipped {}: {}\n", s.path, s.reason);

@@ -25,7 +25,5 @@ Command add_serve_command(CLI::App& app);
 /// The command line as typed (argv), for messages such as how to resume.
 std::vector<std::string>& command_line();
 
-/// A folder tree, or a CSV manifest when the path ends in .csv.
-Dataset load_dataset(const std::string& source, const DatasetOptions& options);
 
 }  // namespace xraykit::cli
