@@ -59,7 +59,7 @@ void apply_token(AugmentSpec& s, const std::string& token) {
     if (it == presets().end())
       throw InvalidArgument(fmt::format(
           "bad augmentation token '{}' (presets: none, light, medium, strong; options: rotate, scale, translate, "
-          "brightness, contrast, gamma, noise, erase, hflip)",
+          "brightness, contrast, gamma, noise, erase, hflip, aspect)",
           token));
     std::stringstream ss(it->second);
     for (std::string t; std::getline(ss, t, ',');) apply_token(s, t);
@@ -75,10 +75,11 @@ void apply_token(AugmentSpec& s, const std::string& token) {
   else if (key == "noise") s.noise = bounded(token, value, 0, 1);
   else if (key == "erase") s.erase = bounded(token, value, 0, 1);
   else if (key == "hflip") s.hflip = bounded(token, value, 0, 1);
+  else if (key == "aspect") range(token, value, s.aspect_lo, s.aspect_hi);
   else
     throw InvalidArgument(fmt::format(
         "bad augmentation token '{}': unknown option '{}' (rotate, scale, translate, brightness, contrast, gamma, "
-        "noise, erase, hflip)",
+        "noise, erase, hflip, aspect)",
         token, key));
 }
 
@@ -117,42 +118,60 @@ std::string Augmenter::to_string() const {
   if (s.noise) add(fmt::format("noise={}", s.noise));
   if (s.erase) add(fmt::format("erase={}", s.erase));
   if (s.hflip) add(fmt::format("hflip={}", s.hflip));
+  if (s.aspect_lo != 1 || s.aspect_hi != 1) add(fmt::format("aspect={}:{}", s.aspect_lo, s.aspect_hi));
   return out.empty() ? "none" : out;
 }
 
 bool Augmenter::is_identity() const { return to_string() == "none"; }
 
-void Augmenter::apply(const std::uint8_t* src, int size, int channels, std::uint64_t seed, std::uint8_t* out) const {
+Transform Augmenter::draw(std::uint64_t seed) const {
   const AugmentSpec& s = spec_;
-  const std::size_t n = static_cast<std::size_t>(size) * size * channels;
+  // Every draw happens whether or not its operation is on, so that switching one operation
+  // on or off does not change the others' random values. New operations draw last.
+  Rng rng(seed);
+  Transform t;
+  t.rotate_degrees = rng.uniform(-s.rotate, s.rotate);
+  t.zoom = std::exp(rng.uniform(std::log(s.scale_lo), std::log(s.scale_hi)));
+  t.dx = rng.uniform(-s.translate, s.translate);
+  t.dy = rng.uniform(-s.translate, s.translate);
+  t.flip = rng.chance(s.hflip);
+  t.brightness = rng.uniform(-s.brightness, s.brightness);
+  t.contrast = 1.0 + rng.uniform(-s.contrast, s.contrast);
+  t.gamma = std::exp(rng.uniform(std::log(s.gamma_lo), std::log(s.gamma_hi)));
+  t.erase = rng.chance(s.erase);
+  t.erase_w = rng.uniform(0.1, 0.3);
+  t.erase_h = rng.uniform(0.1, 0.3);
+  t.erase_x = rng.uniform(0, 1 - t.erase_w);
+  t.erase_y = rng.uniform(0, 1 - t.erase_h);
+  t.noise_seed = rng.next();
+  t.noise = s.noise;
+  t.aspect = std::exp(rng.uniform(std::log(s.aspect_lo), std::log(s.aspect_hi)));
+  return t;
+}
+
+void Augmenter::apply(const std::uint8_t* src, int size, int channels, std::uint64_t seed, std::uint8_t* out) const {
   if (is_identity()) {
-    std::copy_n(src, n, out);
+    std::copy_n(src, static_cast<std::size_t>(size) * size * channels, out);
     return;
   }
-  // Every draw happens whether or not its operation is on, so that switching one operation
-  // on or off does not change the others' random values.
-  Rng rng(seed);
-  const double angle = rng.uniform(-s.rotate, s.rotate) * M_PI / 180.0;
-  const double zoom = std::exp(rng.uniform(std::log(s.scale_lo), std::log(s.scale_hi)));
-  const double dx = rng.uniform(-s.translate, s.translate) * size;
-  const double dy = rng.uniform(-s.translate, s.translate) * size;
-  const bool flip = rng.chance(s.hflip);
-  const double bright = rng.uniform(-s.brightness, s.brightness) * 255.0;
-  const double contrast = 1.0 + rng.uniform(-s.contrast, s.contrast);
-  const double gamma = std::exp(rng.uniform(std::log(s.gamma_lo), std::log(s.gamma_hi)));
-  const bool erase = rng.chance(s.erase);
-  const double ew = rng.uniform(0.1, 0.3) * size, eh = rng.uniform(0.1, 0.3) * size;
-  const double ex = rng.uniform(0, size - ew), ey = rng.uniform(0, size - eh);
-  const std::uint64_t noise_seed = rng.next();
+  apply_transform(src, size, channels, draw(seed), out);
+}
 
+void apply_transform(const std::uint8_t* src, int size, int channels, const Transform& t, std::uint8_t* out) {
+  const std::size_t n = static_cast<std::size_t>(size) * size * channels;
   // Geometry: for each output pixel, the source point (inverse map about the centre).
   std::vector<float> buf(n);
-  const double c = (size - 1) / 2.0, cs = std::cos(angle) / zoom, sn = std::sin(angle) / zoom;
+  const double angle = t.rotate_degrees * M_PI / 180.0;
+  const double zoom_x = t.zoom * std::sqrt(t.aspect), zoom_y = t.zoom / std::sqrt(t.aspect);
+  const double dx = t.dx * size, dy = t.dy * size;
+  const double c = (size - 1) / 2.0;
+  const double cos_x = std::cos(angle) / zoom_x, sin_y = std::sin(angle) / zoom_y;
+  const double sin_x = std::sin(angle) / zoom_x, cos_y = std::cos(angle) / zoom_y;
   for (int y = 0; y < size; ++y) {
     for (int x = 0; x < size; ++x) {
-      const double ox = (flip ? (size - 1 - x) : x) - c - dx, oy = y - c - dy;
-      const double sx = std::clamp(cs * ox + sn * oy + c, 0.0, size - 1.0);
-      const double sy = std::clamp(-sn * ox + cs * oy + c, 0.0, size - 1.0);
+      const double ox = (t.flip ? (size - 1 - x) : x) - c - dx, oy = y - c - dy;
+      const double sx = std::clamp(cos_x * ox + sin_y * oy + c, 0.0, size - 1.0);
+      const double sy = std::clamp(-sin_x * ox + cos_y * oy + c, 0.0, size - 1.0);
       const int x0 = static_cast<int>(sx), y0 = static_cast<int>(sy);
       const int x1 = std::min(x0 + 1, size - 1), y1 = std::min(y0 + 1, size - 1);
       const double fx = sx - x0, fy = sy - y0;
@@ -167,14 +186,15 @@ void Augmenter::apply(const std::uint8_t* src, int size, int channels, std::uint
   double mean = 0;
   for (float v : buf) mean += v;
   mean /= static_cast<double>(n);
-  Rng noise(noise_seed);
+  Rng noise(t.noise_seed);
   for (std::size_t i = 0; i < n; ++i) {
-    double v = (buf[i] - mean) * contrast + mean + bright;
-    v = 255.0 * std::pow(std::clamp(v / 255.0, 0.0, 1.0), gamma);
-    if (s.noise > 0) v += noise.normal() * s.noise * 255.0;
+    double v = (buf[i] - mean) * t.contrast + mean + t.brightness * 255.0;
+    v = 255.0 * std::pow(std::clamp(v / 255.0, 0.0, 1.0), t.gamma);
+    if (t.noise > 0) v += noise.normal() * t.noise * 255.0;
     buf[i] = static_cast<float>(v);
   }
-  if (erase) {
+  if (t.erase) {
+    const double ex = t.erase_x * size, ey = t.erase_y * size, ew = t.erase_w * size, eh = t.erase_h * size;
     for (int y = static_cast<int>(ey); y < static_cast<int>(ey + eh) && y < size; ++y)
       for (int x = static_cast<int>(ex); x < static_cast<int>(ex + ew) && x < size; ++x)
         for (int ch = 0; ch < channels; ++ch) buf[(static_cast<std::size_t>(y) * size + x) * channels + ch] = static_cast<float>(mean);

@@ -16,6 +16,7 @@
 
 #include "dataset_storage.hpp"
 #include "xraykit/error.hpp"
+#include "xraykit/io.hpp"
 
 namespace fs = std::filesystem;
 
@@ -340,6 +341,16 @@ Dataset Dataset::from_images(const std::vector<Image>& images, const std::vector
     s.patients.push_back(patients.empty() ? fmt::format("image{}", i) : patients[i]);
   }
   return DatasetBuilder::make(std::move(s));
+}
+
+std::string Dataset::to_csv() const {
+  std::string out = "path,label,patient\n";
+  for (std::size_t i = 0; i < size(); ++i) {
+    if (path(i).empty()) throw InvalidArgument("to_csv: the dataset holds images built in memory, which have no file");
+    out += csv_field(fs::absolute(path(i)).lexically_normal().string()) + "," + csv_field(classes()[label(i)]) + "," +
+           csv_field(patient(i)) + "\n";
+  }
+  return out;
 }
 
 }  // namespace xraykit

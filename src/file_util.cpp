@@ -67,4 +67,11 @@ namespace xraykit {
 
 void save_text(const std::string& path, const std::string& text) { write_file_atomic(path, text); }
 
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
+  std::string q = "\"";
+  for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return q + "\"";
+}
+
 }  // namespace xraykit

@@ -245,6 +245,10 @@ FitResult ResNetClassifier::fit(const Dataset& train, const Dataset& val, const 
       const torch::Tensor loss = torch::nn::functional::cross_entropy(logits, y, loss_options);
       loss.backward();
       optimizer->step();
+      // Autocast caches the bf16 copy of each weight until told otherwise; without this the
+      // next forward pass would run on the weights of the first step (Python's torch.autocast
+      // clears the cache at every context exit for the same reason).
+      if (o.bf16) at::autocast::clear_cache();
       loss_sum += loss.item<double>();
       images_done += batch->n;
       if (callback) {

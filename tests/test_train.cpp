@@ -188,6 +188,64 @@ TEST_CASE("early stopping, freezing, SGD and label smoothing") {
   }
 }
 
+namespace {
+
+// Each step's training loss, recovered from the running means that fit() reports.
+std::vector<double> step_losses(ResNetClassifier& m, const Dataset& train, const Dataset& val, const TrainOptions& o) {
+  std::vector<double> losses;
+  double sum_before = 0;
+  m.fit(train, val, o, [&](const Progress& p) {
+    if (p.epoch_end) {
+      sum_before = 0;
+      return true;
+    }
+    const double sum = p.loss * static_cast<double>(p.step);
+    losses.push_back(sum - sum_before);
+    sum_before = sum;
+    return true;
+  });
+  return losses;
+}
+
+double distance(const TensorData& a, const TensorData& b) {
+  const auto* x = reinterpret_cast<const float*>(a.bytes.data());
+  const auto* y = reinterpret_cast<const float*>(b.bytes.data());
+  double d = 0;
+  for (std::size_t i = 0; i < a.bytes.size() / sizeof(float); ++i) d += (x[i] - y[i]) * (x[i] - y[i]);
+  return std::sqrt(d);
+}
+
+}  // namespace
+
+TEST_CASE("bf16 training tracks fp32 training step by step") {
+  // A gentle schedule, so that the loss falls over many steps rather than in two: stale bf16
+  // weights (autocast's cache never cleared) would leave the bf16 loss where it started.
+  const Dataset train = blobs(160, 11), val = blobs(32, 12);
+  TrainOptions o = quick(1);
+  o.optimizer = "sgd";
+  o.learning_rate = 0.002;
+  o.warmup_epochs = 0;
+  ResNetClassifier fp32("resnet18", {"plain", "blob"}, tiny()), bf16("resnet18", {"plain", "blob"}, tiny());
+  const auto init = fp32.state_dict();
+  const std::vector<double> ref = step_losses(fp32, train, val, o);
+  o.bf16 = true;
+  const std::vector<double> low = step_losses(bf16, train, val, o);
+  REQUIRE(ref.size() == 10);
+  REQUIRE(low.size() == ref.size());
+  CHECK(ref.back() < 0.6 * ref.front());  // the task is being learnt
+  for (std::size_t i = 0; i < ref.size(); ++i) {
+    INFO("step " << i + 1 << ": fp32 loss " << ref[i] << ", bf16 loss " << low[i]);
+    CHECK(std::abs(low[i] - ref[i]) < 0.03 + 0.15 * ref[i]);
+  }
+  // The weights move the same way: bf16 ends far nearer to fp32 than either is to the start.
+  const auto a = fp32.state_dict(), b = bf16.state_dict();
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (a[i].name != "fc.weight" && a[i].name != "layer4.1.conv2.weight") continue;
+    INFO(a[i].name);
+    CHECK(distance(a[i], b[i]) < 0.2 * distance(a[i], init[i]));
+  }
+}
+
 TEST_CASE("fit refuses what it cannot train on") {
   const Dataset train = blobs(32, 9), val = blobs(16, 10);
   ResNetClassifier m("resnet18", {"plain", "blob"}, tiny());

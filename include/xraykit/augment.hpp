@@ -13,6 +13,8 @@
 // medium, strong), or comma-separated tokens, optionally after a preset:
 //   rotate=DEG            rotation, uniform in [-DEG, DEG]
 //   scale=LO:HI           zoom factor (random-resized-crop style; > 1 zooms in)
+//   aspect=LO:HI          width:height stretch, log-uniform (radiographs of other shapes
+//                         squashed to a square; random-resized-crop's ratio)
 //   translate=F           shift up to F x size in each direction
 //   brightness=F          add uniform [-F, F] (fraction of full scale)
 //   contrast=F            multiply contrast by uniform [1-F, 1+F] around the image mean
@@ -42,7 +44,31 @@ struct AugmentSpec {
   double noise = 0;
   double erase = 0;
   double hflip = 0;
+  double aspect_lo = 1, aspect_hi = 1;
 };
+
+/// One concrete draw of the augmentations: exactly what happens to one image. Augmenter
+/// draws these at random; the shift benchmark builds fixed ones. Fractions are of the image
+/// size (geometry) or of full scale (intensity).
+struct Transform {
+  double rotate_degrees = 0;
+  double zoom = 1;     ///< > 1 zooms in
+  double aspect = 1;   ///< > 1 stretches horizontally
+  double dx = 0, dy = 0;
+  bool flip = false;
+  double brightness = 0;  ///< added
+  double contrast = 1;    ///< multiplies the distance from the image mean
+  double gamma = 1;
+  double noise = 0;       ///< Gaussian std
+  std::uint64_t noise_seed = 0;
+  bool erase = false;
+  double erase_x = 0, erase_y = 0, erase_w = 0, erase_h = 0;
+};
+
+/// Applies one transform to a size x size x channels HWC image from src into out (no
+/// aliasing). Geometry is one inverse affine map sampled bilinearly with edge clamping.
+XRAYKIT_API void apply_transform(const std::uint8_t* src, int size, int channels, const Transform& t,
+                                 std::uint8_t* out);
 
 class XRAYKIT_API Augmenter {
  public:
@@ -55,6 +81,8 @@ class XRAYKIT_API Augmenter {
   std::string to_string() const;
   bool is_identity() const;
 
+  /// The transform that apply() uses for this seed.
+  Transform draw(std::uint64_t seed) const;
   /// Augments a size x size x channels HWC image from src into out (no aliasing allowed).
   void apply(const std::uint8_t* src, int size, int channels, std::uint64_t seed, std::uint8_t* out) const;
   Image apply(const Image& square, std::uint64_t seed) const;

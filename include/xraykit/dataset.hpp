@@ -79,6 +79,11 @@ class XRAYKIT_API Dataset {
   /// from_csv when the path ends in ".csv", from_folder otherwise.
   static Dataset load(const std::string& path, const DatasetOptions& options = {});
 
+  /// This dataset as a manifest that from_csv reads back: `path,label,patient` with a header
+  /// row and absolute paths (so a split can be handed to another tool, e.g. a peer script).
+  /// InvalidArgument for images built in memory, which have no file.
+  std::string to_csv() const;
+
   /// Builds a dataset from images already in memory (resized here if needed).
   /// patients may be empty (each image is then its own patient).
   static Dataset from_images(const std::vector<Image>& images, const std::vector<int>& labels,

@@ -10,4 +10,5 @@
 #include "xraykit/classifier.hpp"
 #include "xraykit/autoselect.hpp"
 #include "xraykit/evaluator.hpp"
+#include "xraykit/shift.hpp"
 #include "xraykit/version.hpp"

@@ -1,9 +1,13 @@
 // `xraykit dataset DIR`: what the tool sees in a folder tree or manifest, and how it would
 // split it.
+#include <filesystem>
+
 #include <fmt/format.h>
 
 #include "commands.hpp"
 #include "xraykit/dataset.hpp"
+#include "xraykit/error.hpp"
+#include "xraykit/io.hpp"
 
 namespace xraykit::cli {
 
@@ -17,13 +21,15 @@ Command add_dataset_command(CLI::App& app) {
     int threads = 0;
     bool strict = false;
     std::string patient_regex;
+    std::string write_split;
   };
   auto args = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("dataset", "Summarise a dataset (class folders or CSV manifest) and its split");
   cmd->footer(
       "Examples:\n"
       "  xraykit dataset ../shared/data/chest_xray/train\n"
-      "  xraykit dataset manifest.csv --val 0.2 --seed 7");
+      "  xraykit dataset manifest.csv --val 0.2 --seed 7\n"
+      "  xraykit dataset chest_xray/train --write-split splits/   # train.csv and val.csv");
   cmd->add_option("DATA", args->source, "Folder with one subfolder per class, or a CSV manifest (path,label[,patient])")
       ->required();
   cmd->add_option("--val", args->val, "Validation fraction of each class (patient-disjoint)")
@@ -32,6 +38,8 @@ Command add_dataset_command(CLI::App& app) {
   cmd->add_option("--size", args->size, "Input size in pixels")->check(CLI::Range(8, 4096))->capture_default_str();
   cmd->add_option("--threads", args->threads, "Decoding threads (0 = all cores)")->capture_default_str();
   cmd->add_option("--patient-regex", args->patient_regex, "Regex whose first group is the patient id in file names");
+  cmd->add_option("--write-split", args->write_split,
+                  "Folder to write the split into as manifests (train.csv, val.csv) for other tools");
   cmd->add_flag("--strict", args->strict, "Fail on the first bad file instead of skipping it");
   return [args] {
     DatasetOptions opt;
@@ -41,7 +49,17 @@ Command add_dataset_command(CLI::App& app) {
     opt.patient_regex = args->patient_regex;
     const Dataset data = Dataset::load(args->source, opt);
     fmt::print("{}", data.detailed_summary());
-    if (data.num_classes() >= 2) fmt::print("\n{}", describe_split(data.split(args->val, args->seed)));
+    if (data.num_classes() < 2) return 0;
+    const Split split = data.split(args->val, args->seed);
+    fmt::print("\n{}", describe_split(split));
+    if (!args->write_split.empty()) {
+      std::error_code ec;
+      std::filesystem::create_directories(args->write_split, ec);
+      if (ec) throw IoError(fmt::format("{}: cannot create folder ({})", args->write_split, ec.message()));
+      save_text(args->write_split + "/train.csv", split.train.to_csv());
+      save_text(args->write_split + "/val.csv", split.val.to_csv());
+      fmt::print("\nwrote {0}/train.csv and {0}/val.csv\n", args->write_split);
+    }
     return 0;
   };
 }

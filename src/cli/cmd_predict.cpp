@@ -22,13 +22,6 @@ bool image_name(const fs::path& p) {
   return e == ".jpg" || e == ".jpeg" || e == ".png" || e == ".bmp";
 }
 
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
-  std::string q = "\"";
-  for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return q + "\"";
-}
-
 }  // namespace
 
 Command add_predict_command(CLI::App& app) {

@@ -16,6 +16,8 @@ std::vector<std::string>& command_line() {
 }  // namespace xraykit::cli
 
 int main(int argc, char** argv) {
+  // Line by line even into a log file or a pipe: a service's log shows a run as it happens.
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
   xraykit::cli::command_line().assign(argv, argv + argc);
   CLI::App app{"xraykit: train, evaluate and deploy chest X-ray classifiers on the CPU"};
   app.set_version_flag("--version", std::string("xraykit ") + XRAYKIT_VERSION_STRING);

@@ -53,6 +53,13 @@ bool ProgressPrinter::operator()(const Progress& p) {
                std::string(done, '#'), std::string(width - done, '.'), p.step, p.steps, p.loss, p.learning_rate,
                p.images_per_second, format_seconds(p.eta_seconds));
     std::fflush(stdout);
+  } else if (!tty_ && now() - last_print_ > 10) {
+    // Logs, CI and services: a plain line now and then, flushed, so a reader sees progress
+    // without waiting for the epoch to end.
+    last_print_ = now();
+    fmt::print("epoch {}/{}  step {}/{}  loss {:.4f}  lr {:.2e}  {:.0f} img/s  ETA {}\n", p.epoch, p.epochs, p.step,
+               p.steps, p.loss, p.learning_rate, p.images_per_second, format_seconds(p.eta_seconds));
+    std::fflush(stdout);
   }
   return !g_interrupted;
 }

@@ -1,0 +1,156 @@
+// The shift benchmark: fixed, named image changes and the model's figures under each.
+#include "xraykit/shift.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include <fmt/format.h>
+
+#include "xraykit/dataset.hpp"
+#include "xraykit/error.hpp"
+
+namespace xraykit {
+namespace {
+
+ImageShift intensity(std::string name, std::string description, double contrast, double gamma, double brightness) {
+  ImageShift s{std::move(name), std::move(description), {}, 0, 1};
+  s.transform.contrast = contrast;
+  s.transform.gamma = gamma;
+  s.transform.brightness = brightness;
+  return s;
+}
+
+ImageShift geometry(std::string name, std::string description, double zoom, double aspect, double shift,
+                    double rotate) {
+  ImageShift s{std::move(name), std::move(description), {}, 0, 1};
+  s.transform.zoom = zoom;
+  s.transform.aspect = aspect;
+  s.transform.dx = s.transform.dy = shift;
+  s.transform.rotate_degrees = rotate;
+  return s;
+}
+
+// Separable Gaussian blur with clamped edges.
+void blur(Image& img, double sigma) {
+  const int radius = static_cast<int>(std::ceil(3 * sigma));
+  std::vector<double> kernel(2 * radius + 1);
+  double sum = 0;
+  for (int i = -radius; i <= radius; ++i) sum += kernel[i + radius] = std::exp(-0.5 * i * i / (sigma * sigma));
+  for (double& k : kernel) k /= sum;
+  const int w = img.width, h = img.height, c = img.channels;
+  std::vector<double> tmp(img.pixels.size());
+  auto at = [&](int x, int y, int ch) { return img.pixels[(static_cast<std::size_t>(y) * w + x) * c + ch]; };
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x)
+      for (int ch = 0; ch < c; ++ch) {
+        double v = 0;
+        for (int i = -radius; i <= radius; ++i) v += kernel[i + radius] * at(std::clamp(x + i, 0, w - 1), y, ch);
+        tmp[(static_cast<std::size_t>(y) * w + x) * c + ch] = v;
+      }
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x)
+      for (int ch = 0; ch < c; ++ch) {
+        double v = 0;
+        for (int i = -radius; i <= radius; ++i)
+          v += kernel[i + radius] * tmp[(static_cast<std::size_t>(std::clamp(y + i, 0, h - 1)) * w + x) * c + ch];
+        img.pixels[(static_cast<std::size_t>(y) * w + x) * c + ch] =
+            static_cast<std::uint8_t>(std::clamp(std::lround(v), 0L, 255L));
+      }
+}
+
+}  // namespace
+
+std::vector<ImageShift> standard_shifts() {
+  std::vector<ImageShift> s;
+  s.push_back({"none", "the validation images as they are", {}, 0, 1});
+  s.push_back(intensity("contrast-0.7", "contrast reduced to 70% (flatter film)", 0.7, 1, 0));
+  s.push_back(intensity("contrast-1.4", "contrast raised to 140%", 1.4, 1, 0));
+  s.push_back(intensity("gamma-0.7", "gamma 0.7 (over-exposed look: brighter mid-tones)", 1, 0.7, 0));
+  s.push_back(intensity("gamma-1.5", "gamma 1.5 (under-exposed look: darker mid-tones)", 1, 1.5, 0));
+  s.push_back(intensity("brighter-0.1", "10% of full scale added", 1, 1, 0.1));
+  s.push_back(intensity("darker-0.1", "10% of full scale taken away", 1, 1, -0.1));
+  ImageShift soft{"blur-1", "Gaussian blur, sigma 1 px of the input", {}, 1.0, 1};
+  s.push_back(soft);
+  ImageShift softer{"blur-2", "Gaussian blur, sigma 2 px of the input", {}, 2.0, 1};
+  s.push_back(softer);
+  ImageShift noisy{"noise-0.04", "Gaussian noise, std 4% of full scale", {}, 0, 1};
+  noisy.transform.noise = 0.04;
+  noisy.transform.noise_seed = 7;
+  s.push_back(noisy);
+  ImageShift coarse{"resolution-0.5", "half the resolution, scaled back up", {}, 0, 0.5};
+  s.push_back(coarse);
+  s.push_back(geometry("zoom-1.15", "15% closer framing (edges cropped)", 1.15, 1, 0, 0));
+  s.push_back(geometry("zoom-0.87", "wider framing (13% smaller, edges repeated)", 0.87, 1, 0, 0));
+  s.push_back(geometry("shift-0.08", "patient 8% off centre, right and down", 1, 1, 0.08, 0));
+  s.push_back(geometry("aspect-1.2", "20% wider (another film shape squashed to a square)", 1, 1.2, 0, 0));
+  s.push_back(geometry("aspect-0.83", "20% taller", 1, 1 / 1.2, 0, 0));
+  s.push_back(geometry("rotate-7", "rotated 7 degrees", 1, 1, 0, 7));
+  return s;
+}
+
+Image apply_shift(const Image& square, const ImageShift& shift) {
+  if (square.width != square.height || square.width < 1 ||
+      square.pixels.size() != static_cast<std::size_t>(square.width) * square.height * square.channels)
+    throw InvalidArgument("apply_shift needs a square image whose buffer matches its size");
+  Image out = square;
+  apply_transform(square.data(), square.width, square.channels, shift.transform, out.data());
+  if (shift.resolution < 1) {
+    if (!(shift.resolution > 0)) throw InvalidArgument(fmt::format("shift '{}': resolution must be in (0, 1]", shift.name));
+    const int low = std::max(1, static_cast<int>(std::lround(square.width * shift.resolution)));
+    out = resize(resize(out, low, low), square.width, square.height);
+  }
+  if (shift.blur_sigma > 0) blur(out, shift.blur_sigma);
+  return out;
+}
+
+std::vector<ShiftResult> shift_benchmark(const ResNetClassifier& model, const Dataset& data,
+                                         const std::vector<ImageShift>& shifts, EvalOptions options) {
+  options.threshold = model.threshold();
+  const std::string split = options.split;
+  std::vector<int> labels;
+  std::vector<std::string> patients;
+  for (std::size_t i = 0; i < data.size(); ++i) labels.push_back(data.label(i)), patients.push_back(data.patient(i));
+  DatasetOptions dopt;
+  dopt.image_size = data.image_size();
+  dopt.channels = data.channels();
+  std::vector<ShiftResult> results;
+  for (const ImageShift& shift : shifts) {
+    std::vector<Image> images;
+    images.reserve(data.size());
+    for (std::size_t i = 0; i < data.size(); ++i) images.push_back(apply_shift(data.image(i), shift));
+    const Dataset shifted = Dataset::from_images(images, labels, data.classes(), patients, dopt);
+    options.split = split + " + " + shift.name;
+    results.push_back({shift, model.evaluate(shifted, options)});
+  }
+  return results;
+}
+
+std::string shift_table(const std::vector<ShiftResult>& results) {
+  auto pct = [](double v) { return std::isfinite(v) ? fmt::format("{:6.1f}", 100 * v) : std::string("     -"); };
+  auto auc = [](double v) { return std::isfinite(v) ? fmt::format("{:.4f}", v) : std::string("     -"); };
+  std::string out = fmt::format("{:<16} {:>6} {:>6} {:>6} {:>6}\n", "shift", "AUC", "acc%", "sens%", "spec%");
+  double sums[4] = {0, 0, 0, 0}, worst[4];
+  std::fill(std::begin(worst), std::end(worst), std::numeric_limits<double>::infinity());
+  int shifted = 0;
+  for (const auto& r : results) {
+    const Evaluation& e = r.evaluation;
+    const bool binary = e.classes.size() == 2;
+    const double row[4] = {e.auc.value, e.accuracy.value,
+                           binary ? e.per_class[1].sensitivity.value : std::numeric_limits<double>::quiet_NaN(),
+                           binary ? e.per_class[1].specificity.value : std::numeric_limits<double>::quiet_NaN()};
+    out += fmt::format("{:<16} {:>6} {} {} {}\n", r.shift.name, auc(row[0]), pct(row[1]), pct(row[2]), pct(row[3]));
+    if (r.shift.name == "none") continue;
+    ++shifted;
+    for (int k = 0; k < 4; ++k) sums[k] += row[k], worst[k] = std::min(worst[k], row[k]);
+  }
+  if (shifted > 0) {
+    out += fmt::format("{:<16} {:>6} {} {} {}\n", "mean (shifted)", auc(sums[0] / shifted), pct(sums[1] / shifted),
+                       pct(sums[2] / shifted), pct(sums[3] / shifted));
+    out += fmt::format("{:<16} {:>6} {} {} {}\n", "worst (shifted)", auc(worst[0]), pct(worst[1]), pct(worst[2]),
+                       pct(worst[3]));
+  }
+  return out;
+}
+
+}  // namespace xraykit
