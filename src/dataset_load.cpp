@@ -346,7 +346,7 @@ Dataset Dataset::from_images(const std::vector<Image>& images, const std::vector
 std::string Dataset::to_csv() const {
   std::string out = "path,label,patient\n";
   for (std::size_t i = 0; i < size(); ++i) {
-    if (path(i).empty()) throw InvalidArgument("to_csv: the dataset holds images built in memory, which have no file");
+    if (path(i).rfind("memory:", 0) == 0) throw InvalidArgument("to_csv: the dataset holds images built in memory, which have no file");
     out += csv_field(fs::absolute(path(i)).lexically_normal().string()) + "," + csv_field(classes()[label(i)]) + "," +
            csv_field(patient(i)) + "\n";
   }

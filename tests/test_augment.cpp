@@ -83,3 +83,42 @@ TEST_CASE("contact sheet of the presets (written for people to look at)") {
     save_png(sheet, std::string("augment-") + preset + ".png");  // in the test's working folder
   }
 }
+
+namespace {
+
+// Columns of a square image whose pixel in the middle row is bright.
+int bright_columns(const Image& img) {
+  int n = 0;
+  for (int x = 0; x < img.width; ++x) n += img.pixels[(img.height / 2) * img.width + x] > 128;
+  return n;
+}
+
+Image bar(int size, int half_width) {
+  Image img{size, size, 1, std::vector<std::uint8_t>(static_cast<std::size_t>(size) * size, 0)};
+  for (int y = 0; y < size; ++y)
+    for (int x = size / 2 - half_width; x < size / 2 + half_width; ++x) img.pixels[y * size + x] = 255;
+  return img;
+}
+
+}  // namespace
+
+TEST_CASE("aspect stretches width against height") {
+  const Image img = bar(64, 8);  // 16 columns wide
+  CHECK(bright_columns(img) == 16);
+  CHECK(Augmenter("aspect=1.44:1.44").spec().aspect_lo == doctest::Approx(1.44));
+  // Width x sqrt(1.44) = 1.2: 16 columns become about 19.
+  const int wide = bright_columns(Augmenter("aspect=1.44:1.44").apply(img, 1));
+  const int narrow = bright_columns(Augmenter("aspect=0.69:0.69").apply(img, 1));
+  CHECK(wide >= 18);
+  CHECK(wide <= 21);
+  CHECK(narrow >= 12);
+  CHECK(narrow <= 14);
+  CHECK(Augmenter(Augmenter("light,aspect=0.8:1.25").to_string()).spec().aspect_hi == doctest::Approx(1.25));
+  CHECK_THROWS_WITH_AS(Augmenter("aspect=2"), doctest::Contains("expected LO:HI"), InvalidArgument);
+  // A transform drawn by the Augmenter is what apply() applies.
+  const Augmenter strong("strong,aspect=0.8:1.25");
+  const Image pattern = pattern_image(40, 40, 1, 3);
+  Image by_hand = pattern;
+  apply_transform(pattern.data(), 40, 1, strong.draw(11), by_hand.data());
+  CHECK(by_hand.pixels == strong.apply(pattern, 11).pixels);
+}

@@ -177,6 +177,29 @@ TEST_CASE("CSV manifest: relative paths, patient column, unknown labels") {
   CHECK_THROWS_AS(Dataset::from_csv((dir / "none.csv").string()), IoError);
 }
 
+TEST_CASE("a dataset written as a manifest reads back the same") {
+  TempDir dir;
+  write_png(dir / "NORMAL/person1_a.png", pattern_image(20, 20, 1, 1));
+  write_png(dir / "PNEUMONIA/person2_bacteria_3.png", pattern_image(20, 20, 1, 2));
+  write_png(dir / "PNEUMONIA/odd, \"name\".png", pattern_image(20, 20, 1, 3));
+  const Dataset d = Dataset::from_folder(dir.path().string(), small());
+  REQUIRE(d.size() == 3);
+  {
+    std::ofstream csv(dir / "all.csv");
+    csv << d.to_csv();
+  }
+  const Dataset back = Dataset::from_csv((dir / "all.csv").string(), small());
+  REQUIRE(back.size() == d.size());
+  for (std::size_t i = 0; i < d.size(); ++i) {
+    CHECK(back.label(i) == d.label(i));
+    CHECK(back.patient(i) == d.patient(i));
+    CHECK(back.image(i).pixels == d.image(i).pixels);
+  }
+  CHECK(back.classes() == d.classes());
+  const Dataset memory = Dataset::from_images({pattern_image(20, 20, 1)}, {0}, {"a"}, {}, small());
+  CHECK_THROWS_WITH_AS(memory.to_csv(), doctest::Contains("no file"), InvalidArgument);
+}
+
 TEST_CASE("patient regex and file-name fallback") {
   TempDir dir;
   for (int i = 0; i < 4; ++i) {
