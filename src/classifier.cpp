@@ -52,10 +52,27 @@ torch::Tensor as_tensor(Batch& b) {
 }
 
 torch::Tensor ResNetClassifier::Impl::forward(const torch::Tensor& batch) const {
+  if (inference == Inference::Exact) return exact_forward(batch);
+  std::shared_ptr<const InferenceNet> engine;
+  {
+    std::lock_guard<std::mutex> lock(fast_mutex);
+    if (!fast) fast = std::make_shared<const InferenceNet>(net, cpu_has_fast_bf16());
+    engine = fast;
+  }
+  if (batch.size(0) == 1 && options.image_size < 200) return engine->forward(torch::cat({batch, batch})).slice(0, 0, 1);
+  return engine->forward(batch);
+}
+
+torch::Tensor ResNetClassifier::Impl::exact_forward(const torch::Tensor& batch) const {
   torch::NoGradGuard no_grad;
   if (batch.size(0) == 1 && options.image_size < 200)
     return net->forward(torch::cat({batch, batch})).to(torch::kFloat32).slice(0, 0, 1);
   return net->forward(batch).to(torch::kFloat32);
+}
+
+void ResNetClassifier::Impl::weights_changed() {
+  std::lock_guard<std::mutex> lock(fast_mutex);
+  fast.reset();
 }
 
 torch::Tensor ResNetClassifier::Impl::probabilities(const torch::Tensor& batch) const {
@@ -124,6 +141,7 @@ void ResNetClassifier::Impl::copy_state(const std::vector<std::pair<std::string,
     given.erase(it);
   }
   if (!given.empty()) throw ModelError(fmt::format("weights hold '{}', which this model does not have", given.begin()->first));
+  weights_changed();
 }
 
 std::vector<std::uint8_t> ResNetClassifier::Impl::weights_bytes() const {
@@ -165,6 +183,9 @@ int ResNetClassifier::channels() const { return impl_->options.channels; }
 const Normalization& ResNetClassifier::normalization() const { return impl_->options.normalization; }
 double ResNetClassifier::threshold() const { return impl_->threshold; }
 const std::string& ResNetClassifier::provenance() const { return impl_->provenance; }
+
+void ResNetClassifier::set_inference(Inference mode) { impl_->inference = mode; }
+Inference ResNetClassifier::inference() const { return impl_->inference; }
 
 void ResNetClassifier::set_threshold(double t) {
   if (!(t >= 0 && t <= 1)) throw InvalidArgument(fmt::format("threshold must be in [0, 1], not {}", t));
@@ -292,7 +313,7 @@ std::vector<float> ResNetClassifier::logits(const std::vector<float>& nchw, int 
   if (n < 1 || nchw.size() != static_cast<std::size_t>(n) * c * s * s)
     throw InvalidArgument(fmt::format("logits: {} values do not make {} images of {}x{}x{}", nchw.size(), n, c, s, s));
   const torch::Tensor x = torch::from_blob(const_cast<float*>(nchw.data()), {n, c, s, s}, torch::kFloat32);
-  const torch::Tensor y = impl_->forward(x).contiguous();
+  const torch::Tensor y = impl_->exact_forward(x).contiguous();
   return {y.data_ptr<float>(), y.data_ptr<float>() + y.numel()};
 }
 

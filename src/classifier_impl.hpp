@@ -2,9 +2,12 @@
 // The state behind ResNetClassifier, shared by the files that implement it. Internal.
 #include <torch/torch.h>
 
+#include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
+#include "inference_net.hpp"
 #include "resnet.hpp"
 #include "xraykit/classifier.hpp"
 
@@ -17,13 +20,23 @@ struct ResNetClassifier::Impl {
   double threshold = 0.5;
   std::string provenance = "{}";
   mutable ResNet net{nullptr};  // forward() is not const in LibTorch; eval-mode inference does not mutate it
+  Inference inference = Inference::Fast;
+
+  // The fast inference copy of `net`, built on first use after the weights last changed.
+  mutable std::mutex fast_mutex;
+  mutable std::shared_ptr<const InferenceNet> fast;
 
   Impl(const std::string& arch, std::vector<std::string> classes, const ClassifierOptions& options);
 
-  /// The network's logits (float32). A single image below 200 px is run as a batch of two:
-  /// LibTorch 1.13 sends batch-1 convolutions on small activations to its slow im2col path
-  /// instead of oneDNN, which made one 128 px image 5x slower than two (bench: 91 vs 18 ms).
+  /// The network's logits (float32), by the fast path unless `inference` is Exact. A single
+  /// image below 200 px is run as a batch of two: LibTorch 1.13 sends batch-1 convolutions on
+  /// small activations to its slow im2col path instead of oneDNN, which made one 128 px image
+  /// 5x slower than two (bench: 91 vs 18 ms).
   torch::Tensor forward(const torch::Tensor& batch) const;
+  /// The fp32 training network's logits, whatever `inference` says.
+  torch::Tensor exact_forward(const torch::Tensor& batch) const;
+  /// Drops the fast copy: call after any change of the weights.
+  void weights_changed();
   /// Softmax probabilities of an NCHW float batch, in eval mode without gradients.
   torch::Tensor probabilities(const torch::Tensor& batch) const;
   /// Any image (1 or 3 channels, any size) as this model's square uint8 input.

@@ -273,6 +273,7 @@ FitResult ResNetClassifier::fit(const Dataset& train, const Dataset& val, const 
 
     // Validation on the patient-disjoint split.
     net->eval();
+    impl_->weights_changed();
     const auto probs = predict_proba(val);
     double nll = 0, correct = 0, auc_sum = 0;
     int auc_n = 0;
@@ -340,6 +341,7 @@ FitResult ResNetClassifier::fit(const Dataset& train, const Dataset& val, const 
   for (auto& p : net->parameters()) p.set_requires_grad(true);
   if (!best.empty()) impl_->copy_state(best);
   net->eval();
+  impl_->weights_changed();
   if (result.history.empty()) return result;  // cancelled before the first epoch ended
 
   result.best_val_auc = result.history[result.best_epoch - 1 - (result.history.front().epoch - 1)].val_auc;

@@ -174,3 +174,54 @@ TEST_CASE("state_dict out and in") {
   broken.pop_back();
   CHECK_THROWS_AS(b.load_state_dict(broken), ModelError);
 }
+
+TEST_CASE("fast inference agrees with the exact network, and follows weight changes") {
+  for (const char* arch : {"resnet18", "resnet50"}) {
+    INFO(arch);
+    ClassifierOptions o;
+    o.image_size = 64;
+    ResNetClassifier m(arch, {"a", "b", "c"}, o);
+    // Batch-norm statistics and affine weights far from their initial 0/1, so that folding
+    // them into the convolutions is actually exercised.
+    auto state = m.state_dict();
+    int k = 0;
+    for (auto& t : state) {
+      const bool bn = t.name.find("bn") != std::string::npos || t.name.find("downsample.1") != std::string::npos;
+      if (!bn || t.dtype != "float32") continue;
+      auto* f = reinterpret_cast<float*>(t.bytes.data());
+      for (std::size_t i = 0; i < t.bytes.size() / 4; ++i, ++k) {
+        const float wave = std::sin(0.37f * k);
+        if (t.name.find("running_var") != std::string::npos) f[i] = 0.5f + 0.4f * wave;
+        else if (t.name.find("running_mean") != std::string::npos) f[i] = 0.2f * wave;
+        else if (t.name.find("weight") != std::string::npos) f[i] = 1.0f + 0.3f * wave;
+        else f[i] = 0.1f * wave;
+      }
+    }
+    m.load_state_dict(state);
+    std::vector<Image> imgs;
+    for (int i = 0; i < 5; ++i) imgs.push_back(pattern_image(64, 64, 1, i));
+    CHECK(m.inference() == Inference::Fast);
+    const auto fast = m.predict(imgs);
+    m.set_inference(Inference::Exact);
+    const auto exact = m.predict(imgs);
+    const double tolerance = cpu_has_fast_bf16() ? 0.03 : 1e-4;
+    double worst = 0;
+    for (std::size_t i = 0; i < imgs.size(); ++i)
+      for (std::size_t c = 0; c < 3; ++c)
+        worst = std::max(worst, static_cast<double>(std::abs(fast[i].probabilities[c] - exact[i].probabilities[c])));
+    CHECK(worst < tolerance);
+    // The fast copy is rebuilt after the weights change: a zero fc with bias (0, 1, 2) gives
+    // softmax(0, 1, 2) for every image.
+    m.set_inference(Inference::Fast);
+    state = m.state_dict();
+    for (auto& t : state) {
+      auto* f = reinterpret_cast<float*>(t.bytes.data());
+      if (t.name == "fc.weight") std::fill(f, f + t.bytes.size() / 4, 0.0f);
+      if (t.name == "fc.bias") f[0] = 0, f[1] = 1, f[2] = 2;
+    }
+    m.load_state_dict(state);
+    const auto moved = m.predict(imgs);
+    CHECK(moved[0].probabilities[2] == doctest::Approx(0.6652).epsilon(1e-3));
+    CHECK(moved[0].probabilities[0] == doctest::Approx(0.0900).epsilon(1e-3));
+  }
+}

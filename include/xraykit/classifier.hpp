@@ -61,6 +61,15 @@ struct Explanation {
   std::vector<std::uint8_t> overlay_png;  ///< the overlay encoded as PNG
 };
 
+/// How predictions are computed.
+enum class Inference {
+  /// Default: batch-norm folded into the convolutions, channels-last, and bfloat16 on CPUs
+  /// with AVX512-BF16 (fp32 elsewhere). Probabilities agree with Exact to about 0.01.
+  Fast,
+  /// The fp32 network as trained, as torchvision computes it (what logits() always uses).
+  Exact,
+};
+
 enum class Balance {
   None,
   Weights,  ///< class-weighted loss (balanced weights)
@@ -151,6 +160,9 @@ class XRAYKIT_API ResNetClassifier {
   /// Training provenance as JSON ("{}" before training).
   const std::string& provenance() const;
   void set_provenance(const std::string& json);
+  /// Inference mode of predict*, evaluate and explain's prediction (not saved with the model).
+  void set_inference(Inference mode);
+  Inference inference() const;
   /// Human-readable model card.
   std::string describe() const;
 
@@ -160,7 +172,8 @@ class XRAYKIT_API ResNetClassifier {
   Prediction predict_file(const std::string& path, bool tta = false) const;
   std::vector<Prediction> predict(const std::vector<Image>& images, bool tta = false) const;
   /// Raw network outputs for n already-normalised images in NCHW float layout
-  /// (n * channels * size * size values); n * classes logits, row-major.
+  /// (n * channels * size * size values); n * classes logits, row-major. Always the exact
+  /// fp32 network, so that outputs match torchvision's.
   std::vector<float> logits(const std::vector<float>& nchw, int n) const;
   /// Grad-CAM for `class_index` (-1: the predicted class) at `layer` ("layer1" ... "layer4",
   /// the last convolutional stage by default). InvalidArgument for a bad class or layer.
@@ -189,6 +202,10 @@ class XRAYKIT_API ResNetClassifier {
 /// on its own may start with a single thread. fit() uses TrainOptions::threads meanwhile.
 XRAYKIT_API void set_num_threads(int n);
 XRAYKIT_API int num_threads();
+
+/// True where the CPU computes bfloat16 natively (AVX512-BF16): there Fast inference and
+/// bf16 training run in bfloat16.
+XRAYKIT_API bool cpu_has_fast_bf16();
 
 /// Number of trainable parameters of an architecture (for auto-selection and docs).
 XRAYKIT_API std::int64_t resnet_parameter_count(const std::string& arch, int channels, int classes);

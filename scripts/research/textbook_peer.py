@@ -26,7 +26,7 @@ import xraykit
 
 class Images(torch.utils.data.Dataset):
     def __init__(self, data, transform):
-        self.images = [torch.from_numpy(np.ascontiguousarray(data.image(i))).permute(2, 0, 1) for i in range(len(data))]
+        self.images = [torch.from_numpy(np.ascontiguousarray(data.image(i))).unsqueeze(0) for i in range(len(data))]
         self.labels = [data.label(i) for i in range(len(data))]
         self.transform = transform
 

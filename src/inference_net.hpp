@@ -1,0 +1,46 @@
+#pragma once
+// InferenceNet: a frozen, inference-only copy of a ResNet, built for speed. Internal.
+//
+// Why: eval-mode inference needs neither batch-norm as a separate pass nor fp32 everywhere.
+// Each BatchNorm is folded into the convolution before it (one conv with a bias instead of
+// conv + normalise), activations and weights are channels-last (oneDNN's preferred layout),
+// and on CPUs with AVX512-BF16 the convolutions run in bfloat16. The exact fp32 network stays
+// in ResNetClassifier for training, Grad-CAM, logits() and torchvision parity.
+// Thread safety: immutable after construction; forward() may run from many threads at once.
+#include <torch/torch.h>
+
+#include <vector>
+
+#include "resnet.hpp"
+#include "xraykit/classifier.hpp"
+
+namespace xraykit {
+
+class InferenceNet {
+ public:
+  /// Snapshots `net`'s current weights (the ResNet may train on afterwards).
+  InferenceNet(const ResNet& net, bool bf16);
+  /// fp32 logits of a float32 NCHW batch.
+  torch::Tensor forward(const torch::Tensor& batch) const;
+  bool bf16() const { return bf16_; }
+
+ private:
+  struct Conv {
+    torch::Tensor weight, bias;
+    int64_t stride = 1, padding = 0;
+  };
+  struct Block {
+    std::vector<Conv> convs;  // 2 (basic) or 3 (bottleneck)
+    bool has_downsample = false;
+    Conv downsample;
+  };
+  Conv fold(const torch::nn::Conv2dImpl& conv, const torch::nn::BatchNorm2dImpl& bn) const;
+  torch::Tensor run(const Conv& c, const torch::Tensor& x) const;
+
+  bool bf16_;
+  Conv stem_;
+  std::vector<Block> blocks_;
+  torch::Tensor fc_weight_, fc_bias_;
+};
+
+}  // namespace xraykit
