@@ -228,7 +228,7 @@ xrk_status xrk_classifier_explain_file(const xrk_classifier* model, const char* 
   return guard([&] {
     check(model, "classifier");
     need(path, "path");
-    const xraykit::Explanation ex = model->model.explain(xraykit::load_image(path, {model->model.channels()}), class_index,
+    const xraykit::Explanation ex = model->model.explain(xraykit::load_image(path, model->model.decode_options()), class_index,
                                                          layer ? layer : "layer4");
     if (png_needed) *png_needed = ex.overlay_png.size();
     if (heatmap) {

@@ -285,7 +285,14 @@ void ResNetClassifier::load_state_dict(const std::vector<TensorData>& tensors) {
 Prediction ResNetClassifier::predict(const Image& image, bool tta) const { return predict(std::vector<Image>{image}, tta)[0]; }
 
 Prediction ResNetClassifier::predict_file(const std::string& path, bool tta) const {
-  return predict(load_image(path, {channels()}), tta);
+  return predict(load_image(path, decode_options()), tta);
+}
+
+DecodeOptions ResNetClassifier::decode_options() const {
+  DecodeOptions o;
+  o.channels = channels();
+  o.min_side = image_size();
+  return o;
 }
 
 std::vector<Prediction> ResNetClassifier::predict(const std::vector<Image>& images, bool tta) const {

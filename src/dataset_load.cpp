@@ -233,7 +233,7 @@ Dataset decode_all(Listing listing, const std::string& source, const DatasetOpti
   s.pixels.resize(n * bytes);
   std::vector<std::string> errors(n);
   std::atomic<std::size_t> next{0};
-  const DecodeOptions dec{o.channels, o.max_pixels};
+  const DecodeOptions dec{o.channels, o.max_pixels, o.image_size};
   auto work = [&] {
     for (std::size_t i; (i = next.fetch_add(1)) < n;) {
       try {

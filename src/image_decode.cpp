@@ -2,6 +2,7 @@
 // stb_image itself does not make, and PNG encoding.
 #include <stb_image.h>
 #include <stb_image_write.h>
+#include <turbojpeg.h>
 
 #include <algorithm>
 #include <cstring>
@@ -92,6 +93,34 @@ bool header_size(Format f, const std::uint8_t* b, std::size_t n, std::int64_t& w
   return false;
 }
 
+// The largest DCT scale below full size (1/2, 1/4, 1/8) that keeps both sides >= min_side;
+// 0 when none does (decode at full size).
+int jpeg_scale_denominator(std::int64_t w, std::int64_t h, int min_side) {
+  int best = 0;
+  for (int d : {2, 4, 8})
+    if (min_side > 0 && (w + d - 1) / d >= min_side && (h + d - 1) / d >= min_side) best = d;
+  return best;
+}
+
+Image decode_jpeg_scaled(const std::uint8_t* bytes, std::size_t size, int denominator, int channels) {
+  std::unique_ptr<void, int (*)(tjhandle)> tj(tjInitDecompress(), tjDestroy);
+  if (!tj) throw ImageError("JPEG decoder could not start");
+  int w = 0, h = 0, subsampling = 0, colorspace = 0;
+  if (tjDecompressHeader3(tj.get(), bytes, static_cast<unsigned long>(size), &w, &h, &subsampling, &colorspace) != 0)
+    throw ImageError(fmt::format("corrupt JPEG ({})", tjGetErrorStr2(tj.get())));
+  const tjscalingfactor factor{1, denominator};
+  Image img;
+  img.width = TJSCALED(w, factor);
+  img.height = TJSCALED(h, factor);
+  img.channels = channels;
+  img.pixels.resize(static_cast<std::size_t>(img.width) * img.height * channels);
+  // Any warning (corrupt data the decoder papered over) counts as a failure, as with stb.
+  if (tjDecompress2(tj.get(), bytes, static_cast<unsigned long>(size), img.data(), img.width, 0, img.height,
+                    channels == 1 ? TJPF_GRAY : TJPF_RGB, TJFLAG_STOPONWARNING) != 0)
+    throw ImageError(fmt::format("corrupt JPEG ({})", tjGetErrorStr2(tj.get())));
+  return img;
+}
+
 }  // namespace
 
 Image decode_image(const std::uint8_t* bytes, std::size_t size, const DecodeOptions& options) {
@@ -117,6 +146,11 @@ Image decode_image(const std::uint8_t* bytes, std::size_t size, const DecodeOpti
     throw ImageError("truncated JPEG (no end-of-image marker)");
   if (format == Format::Bmp && !bmp_is_whole(bytes, size))
     throw ImageError("truncated BMP (shorter than its header says)");
+
+  if (format == Format::Jpeg) {
+    const int denominator = jpeg_scale_denominator(hw, hh, options.min_side);
+    if (denominator > 0) return decode_jpeg_scaled(bytes, size, denominator, options.channels);
+  }
 
   int got = 0;
   std::unique_ptr<stbi_uc, void (*)(void*)> data(

@@ -339,12 +339,13 @@ FitResult ResNetClassifier::fit(const Dataset& train, const Dataset& val, const 
   }
 
   for (auto& p : net->parameters()) p.set_requires_grad(true);
-  if (!best.empty()) impl_->copy_state(best);
+  if (o.keep == Keep::Best && !best.empty()) impl_->copy_state(best);
   net->eval();
   impl_->weights_changed();
   if (result.history.empty()) return result;  // cancelled before the first epoch ended
 
   result.best_val_auc = result.history[result.best_epoch - 1 - (result.history.front().epoch - 1)].val_auc;
+  result.kept_epoch = o.keep == Keep::Best ? result.best_epoch : result.history.back().epoch;
   // One pass over the validation split serves both the threshold and the final evaluation.
   const auto probs = predict_proba(val);
   if (classes().size() == 2) {
@@ -384,11 +385,13 @@ FitResult ResNetClassifier::fit(const Dataset& train, const Dataset& val, const 
        {{"epochs", o.epochs}, {"batch_size", o.batch_size}, {"optimizer", o.optimizer}, {"learning_rate", o.learning_rate},
         {"weight_decay", o.weight_decay}, {"warmup_epochs", o.warmup_epochs}, {"label_smoothing", o.label_smoothing},
         {"balance", o.balance == Balance::Sampler ? "sampler" : o.balance == Balance::Weights ? "weights" : "none"},
-        {"freeze_epochs", o.freeze_epochs}, {"patience", o.patience}, {"bf16", o.bf16}, {"seed", o.seed},
+        {"freeze_epochs", o.freeze_epochs}, {"patience", o.patience}, {"keep", o.keep == Keep::Best ? "best" : "last"},
+        {"bf16", o.bf16}, {"seed", o.seed},
         {"threshold_rule", o.threshold_rule == ThresholdRule::Youden ? "youden" : "target_sensitivity"},
         {"target_sensitivity", o.target_sensitivity}}},
       {"epochs_run", result.history.size()},
       {"best_epoch", result.best_epoch},
+      {"kept_epoch", result.kept_epoch},
       {"stopped_early", result.stopped_early},
       {"cancelled", result.cancelled},
       {"history", history_json(result.history)},

@@ -79,6 +79,38 @@ TEST_CASE("JPEG and BMP decode") {
   }
 }
 
+TEST_CASE("JPEG decoding at reduced scale keeps at least min_side and the picture") {
+  TempDir dir;
+  Image src{400, 240, 1, std::vector<std::uint8_t>(400 * 240)};
+  for (int y = 0; y < 240; ++y)
+    for (int x = 0; x < 400; ++x) src.pixels[y * 400 + x] = static_cast<std::uint8_t>(x < 200 ? 40 : 200);
+  write_jpeg(dir / "a.jpg", src, 95);
+  const std::string path = (dir / "a.jpg").string();
+  DecodeOptions o;
+  o.min_side = 60;  // 1/4 scale (100 x 60) is the smallest that keeps both sides >= 60
+  const Image quarter = load_image(path, o);
+  CHECK(quarter.width == 100);
+  CHECK(quarter.height == 60);
+  CHECK(quarter.pixels[30 * 100 + 10] == doctest::Approx(40).epsilon(0.1));
+  CHECK(quarter.pixels[30 * 100 + 90] == doctest::Approx(200).epsilon(0.05));
+  o.min_side = 121;  // 1/2 would give 120 rows: full size
+  CHECK(load_image(path, o).width == 400);
+  o.min_side = 0;
+  CHECK(load_image(path, o).width == 400);
+  o.min_side = 10;
+  o.channels = 3;
+  const Image rgb = load_image(path, o);
+  CHECK(rgb.width == 50);
+  CHECK(rgb.channels == 3);
+  // Truncated files are refused on the scaled path too.
+  auto bytes = read_bytes(dir / "a.jpg");
+  bytes.resize(bytes.size() / 2);
+  CHECK_THROWS_AS(decode_image(bytes.data(), bytes.size(), o), ImageError);
+  bytes = read_bytes(dir / "a.jpg");
+  for (std::size_t i = bytes.size() / 3; i < bytes.size() / 2; ++i) bytes[i] = 0xFF;  // garbage inside, end intact
+  CHECK_THROWS_AS(decode_image(bytes.data(), bytes.size(), o), ImageError);
+}
+
 TEST_CASE("bad bytes are refused with a reason, never a crash") {
   TempDir dir;
   write_jpeg(dir / "good.jpg", pattern_image(64, 64, 1));

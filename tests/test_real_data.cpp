@@ -2,6 +2,7 @@
 // data they fail, saying where they looked.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <set>
@@ -86,4 +87,39 @@ TEST_CASE("real data: a full-size radiograph shrunk by xraykit matches the set's
     }
   }
   CHECK(compared == 80);
+}
+
+TEST_CASE("real data: reduced-scale JPEG decoding matches full decoding after resizing") {
+  const fs::path full = fs::path(real_data_dir()).parent_path().parent_path() / "fullres_sample";
+  REQUIRE(fs::is_directory(full));
+  int compared = 0;
+  for (const char* cls : {"NORMAL", "PNEUMONIA"}) {
+    int taken = 0;
+    for (const auto& e : fs::directory_iterator(full / cls)) {
+      if (taken++ == 5) break;
+      for (int size : {128, 224}) {
+        CAPTURE(e.path().string());
+        CAPTURE(size);
+        DecodeOptions scaled;
+        scaled.min_side = size;
+        const Image small = load_image(e.path().string(), scaled);
+        const Image whole = load_image(e.path().string());
+        CHECK(small.width < whole.width);  // 900+ px files always allow at least 1/2 here
+        CHECK(small.width >= size);
+        CHECK(small.height >= size);
+        const Image a = fit_square(small, size, Geometry::Squash), b = fit_square(whole, size, Geometry::Squash);
+        double diff = 0;
+        std::vector<int> d(a.pixels.size());
+        for (std::size_t i = 0; i < a.pixels.size(); ++i) diff += d[i] = std::abs(a.pixels[i] - b.pixels[i]);
+        std::nth_element(d.begin(), d.begin() + d.size() * 99 / 100, d.end());
+        // Grey levels: small on average, and only a few pixels on sharp edges (text markers)
+        // move by more, because DCT scaling and area averaging place edges a fraction of a
+        // pixel apart.
+        CHECK(diff / a.pixels.size() < 2.5);
+        CHECK(d[d.size() * 99 / 100] <= 16);
+        ++compared;
+      }
+    }
+  }
+  CHECK(compared == 20);
 }

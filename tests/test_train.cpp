@@ -246,6 +246,23 @@ TEST_CASE("bf16 training tracks fp32 training step by step") {
   }
 }
 
+TEST_CASE("keep: the best epoch's weights or the last epoch's") {
+  const Dataset train = blobs(64, 13), val = blobs(32, 14);
+  TrainOptions o = quick(3);
+  o.learning_rate = 1e-12;  // validation AUC barely moves: the best epoch is the first unless a later one ties higher
+  ResNetClassifier best("resnet18", {"plain", "blob"}, tiny()), last("resnet18", {"plain", "blob"}, tiny());
+  const FitResult rb = best.fit(train, val, o);
+  CHECK(rb.kept_epoch == rb.best_epoch);
+  o.keep = Keep::Last;
+  const FitResult rl = last.fit(train, val, o);
+  CHECK(rl.kept_epoch == 3);
+  CHECK(rl.best_epoch == rb.best_epoch);
+  CHECK(last.provenance().find("\"keep\":\"last\"") != std::string::npos);
+  CHECK(last.provenance().find("\"kept_epoch\":3") != std::string::npos);
+  // Batch-norm statistics moved every epoch, so the kept weights tell which epoch was kept.
+  if (rb.best_epoch != 3) CHECK_FALSE(same_weights(best, last));
+}
+
 TEST_CASE("fit refuses what it cannot train on") {
   const Dataset train = blobs(32, 9), val = blobs(16, 10);
   ResNetClassifier m("resnet18", {"plain", "blob"}, tiny());

@@ -76,6 +76,12 @@ enum class Balance {
   Sampler,  ///< draw training samples with probability inversely proportional to class size
 };
 
+/// Which weights fit() keeps at the end.
+enum class Keep {
+  Best,  ///< the epoch with the best validation AUC
+  Last,  ///< the last epoch (the end of the learning-rate schedule)
+};
+
 struct TrainOptions {
   int epochs = 10;
   int batch_size = 32;
@@ -88,6 +94,7 @@ struct TrainOptions {
   Balance balance = Balance::Weights;
   int freeze_epochs = 0;  ///< train only `fc` for the first K epochs (transfer learning)
   int patience = 0;       ///< stop after this many epochs without a better validation AUC; 0 = off
+  Keep keep = Keep::Best;
   std::string augment = "light";  ///< Augmenter spec
   int workers = 1;        ///< augmentation threads
   int threads = 0;        ///< Torch intra-op threads; 0 = all cores
@@ -120,6 +127,7 @@ struct FitResult {
   std::vector<EpochRecord> history;
   int best_epoch = 0;
   double best_val_auc = 0;
+  int kept_epoch = 0;          ///< the epoch whose weights the model holds (see TrainOptions::keep)
   bool stopped_early = false;  ///< by patience
   bool cancelled = false;      ///< by the callback
   double threshold = 0.5;
@@ -170,6 +178,9 @@ class XRAYKIT_API ResNetClassifier {
   /// tta: average over the image and four lightly augmented copies.
   Prediction predict(const Image& image, bool tta = false) const;
   Prediction predict_file(const std::string& path, bool tta = false) const;
+  /// How to decode a file for this model: its channels, and JPEGs decoded at reduced scale
+  /// where that still leaves at least the input size (see DecodeOptions::min_side).
+  DecodeOptions decode_options() const;
   std::vector<Prediction> predict(const std::vector<Image>& images, bool tta = false) const;
   /// Raw network outputs for n already-normalised images in NCHW float layout
   /// (n * channels * size * size values); n * classes logits, row-major. Always the exact
@@ -185,7 +196,7 @@ class XRAYKIT_API ResNetClassifier {
   Evaluation evaluate(const Dataset& data, EvalOptions options = {}) const;
 
   /// Trains on `train`, validating every epoch on `val` (which should be a patient-disjoint
-  /// split). Keeps the weights of the epoch with the best validation AUC, then chooses
+  /// split). Keeps the weights of the epoch TrainOptions::keep names, then chooses
   /// the decision threshold on `val` (binary models) and records provenance.
   FitResult fit(const Dataset& train, const Dataset& val, const TrainOptions& options = {},
                 const ProgressCallback& callback = {});

@@ -38,10 +38,15 @@ struct DecodeOptions {
   /// Images with more pixels than this are refused from their header, before any pixel
   /// memory is allocated (decompression bombs).
   std::int64_t max_pixels = 64'000'000;
+  /// JPEG only: when both sides stay at least this long, decode at 1/2, 1/4 or 1/8 scale in
+  /// the DCT domain (libjpeg-turbo) instead of at full size: a 2,000 px radiograph headed for
+  /// a 224 px network need not be decoded whole. 0 = always full size.
+  int min_side = 0;
 };
 
 /// Decodes JPEG, PNG (8/16-bit; grey, grey+alpha, RGB, RGBA) or BMP from memory.
-/// 16-bit samples are reduced to 8 bits; alpha is dropped.
+/// 16-bit samples are reduced to 8 bits; alpha is dropped. See DecodeOptions::min_side for
+/// JPEGs that come back smaller than stored.
 XRAYKIT_API Image decode_image(const std::uint8_t* bytes, std::size_t size,
                                const DecodeOptions& options = {});
 

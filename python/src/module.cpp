@@ -385,7 +385,7 @@ PYBIND11_MODULE(_xraykit, m) {
             if (py::isinstance<py::str>(what) || py::isinstance(what, py::module_::import("pathlib").attr("PurePath"))) {
               const std::string path = py::str(what);
               must_exist(path);
-              return predictions(m, {load_image(path, {m.channels()})}, tta)[0];
+              return predictions(m, {load_image(path, m.decode_options())}, tta)[0];
             }
             if (py::isinstance<py::list>(what) || py::isinstance<py::tuple>(what)) {
               std::vector<Image> imgs;
@@ -394,7 +394,7 @@ PYBIND11_MODULE(_xraykit, m) {
                 if (py::isinstance<py::str>(item)) {
                   const std::string path = item.cast<std::string>();
                   must_exist(path);
-                  imgs.push_back(load_image(path, {m.channels()}));
+                  imgs.push_back(load_image(path, m.decode_options()));
                 } else if (py::isinstance<py::array>(item)) {
                   imgs.push_back(to_image(py::reinterpret_borrow<py::array>(item), "images[" + std::to_string(i) + "]"));
                 } else {
@@ -420,7 +420,7 @@ PYBIND11_MODULE(_xraykit, m) {
             if (py::isinstance<py::str>(what)) {
               const std::string path = what.cast<std::string>();
               must_exist(path);
-              img = load_image(path, {m.channels()});
+              img = load_image(path, m.decode_options());
             } else if (py::isinstance<py::array>(what)) {
               img = to_image(py::reinterpret_borrow<py::array>(what));
             } else {

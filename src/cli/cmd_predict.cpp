@@ -73,7 +73,7 @@ Command add_predict_command(CLI::App& app) {
       std::vector<std::string> names;
       for (std::size_t i = begin; i < std::min(files.size(), begin + a->batch); ++i) {
         try {
-          images.push_back(load_image(files[i], {model.channels()}));
+          images.push_back(load_image(files[i], model.decode_options()));
           names.push_back(files[i]);
         } catch (const Error& e) {
           fmt::print(stderr, "{}\n", e.what());

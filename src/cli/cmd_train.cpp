@@ -37,7 +37,7 @@ void check_writable(const std::string& path) {
 Command add_train_command(CLI::App& app) {
   struct Args {
     std::string data, output, arch = "resnet18", epochs = "10", augment = "light", balance = "weights", pretrained,
-                budget = "30m", resume, report;
+                budget = "30m", resume, report, keep = "best";
     int size = 224, threads = 0, batch = 32, freeze = 0, patience = 0, workers = 1;
     double val = 0.15, lr = 1e-3;
     std::uint64_t seed = 42;
@@ -66,6 +66,8 @@ Command add_train_command(CLI::App& app) {
   cmd->add_flag("--search", a->search, "With auto: run a short successive-halving search on the validation split");
   cmd->add_option("--batch", a->batch, "Batch size")->check(CLI::Range(1, 1024))->capture_default_str();
   cmd->add_option("--lr", a->lr, "Peak learning rate")->capture_default_str();
+  cmd->add_option("--keep", a->keep, "Weights to keep: best (validation AUC) or last (end of the schedule)")
+      ->check(CLI::IsMember({"best", "last"}))->capture_default_str();
   cmd->add_option("--patience", a->patience, "Early stopping patience in epochs (0 = off)")->capture_default_str();
   cmd->add_option("--threads", a->threads, "Torch threads (0 = all cores)")->capture_default_str();
   cmd->add_option("--workers", a->workers, "Augmentation threads")->check(CLI::Range(1, 64))->capture_default_str();
@@ -116,6 +118,7 @@ Command add_train_command(CLI::App& app) {
     t.balance = a->balance == "sampler" ? Balance::Sampler : a->balance == "none" ? Balance::None : Balance::Weights;
     t.freeze_epochs = a->freeze;
     t.patience = a->patience;
+    t.keep = a->keep == "last" ? Keep::Last : Keep::Best;
     t.threads = a->threads;
     t.workers = a->workers;
     t.seed = a->seed;
@@ -182,8 +185,9 @@ Command add_train_command(CLI::App& app) {
     }
     model.save(a->output);
     save_text(report, html_report(r.validation, r.history, "xraykit: " + a->output));
-    fmt::print("\nbest epoch {} of {}{}\n\n{}\nmodel:  {}\nreport: {}\n", r.best_epoch, r.history.size(),
-               r.stopped_early ? " (early stop)" : "", r.validation.to_text(), a->output, report);
+    fmt::print("\nkept epoch {} of {} (best validation AUC: epoch {}){}\n\n{}\nmodel:  {}\nreport: {}\n", r.kept_epoch,
+               r.history.size(), r.best_epoch, r.stopped_early ? " (early stop)" : "", r.validation.to_text(), a->output,
+               report);
     return r.cancelled ? 130 : 0;
   };
 }

@@ -309,10 +309,11 @@ int serve(const ResNetClassifier& model, const ServeOptions& o) {
     if (static_cast<int>(uploads.size()) > o.max_files)
       return json_error(res, 400, fmt::format("{} files in one request; the limit is {}", uploads.size(), o.max_files));
     std::vector<Image> images;
+    DecodeOptions decode = model.decode_options();
+    decode.max_pixels = o.max_pixels;
     for (const auto& u : uploads) {
       try {
-        images.push_back(decode_image(reinterpret_cast<const std::uint8_t*>(u.bytes->data()), u.bytes->size(),
-                                      {model.channels(), o.max_pixels}));
+        images.push_back(decode_image(reinterpret_cast<const std::uint8_t*>(u.bytes->data()), u.bytes->size(), decode));
       } catch (const ImageError& e) {
         return json_error(res, 400, fmt::format("{}: {}", u.name, e.what()), u.name);
       }
