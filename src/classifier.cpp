@@ -8,6 +8,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <c10/core/impl/LocalDispatchKeySet.h>
+
 #include "torch_pickle.hpp"
 #include "xraykit/augment.hpp"
 #include "xraykit/error.hpp"
@@ -53,6 +55,9 @@ torch::Tensor as_tensor(Batch& b) {
 
 torch::Tensor ResNetClassifier::Impl::forward(const torch::Tensor& batch) const {
   if (inference == Inference::Exact) return exact_forward(batch);
+  // Inside fit() autocast is on; predictions there (validation, the threshold) must come out
+  // exactly as they will after training, so autocast stays out of inference.
+  c10::impl::ExcludeDispatchKeyGuard no_autocast(c10::DispatchKey::AutocastCPU);
   std::shared_ptr<const InferenceNet> engine;
   {
     std::lock_guard<std::mutex> lock(fast_mutex);
@@ -65,6 +70,7 @@ torch::Tensor ResNetClassifier::Impl::forward(const torch::Tensor& batch) const 
 
 torch::Tensor ResNetClassifier::Impl::exact_forward(const torch::Tensor& batch) const {
   torch::NoGradGuard no_grad;
+  c10::impl::ExcludeDispatchKeyGuard no_autocast(c10::DispatchKey::AutocastCPU);
   if (batch.size(0) == 1 && options.image_size < 200)
     return net->forward(torch::cat({batch, batch})).to(torch::kFloat32).slice(0, 0, 1);
   return net->forward(batch).to(torch::kFloat32);

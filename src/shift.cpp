@@ -59,33 +59,65 @@ void blur(Image& img, double sigma) {
       }
 }
 
+ImageShift blurred(double sigma) {
+  return {fmt::format("blur-{}", sigma), fmt::format("Gaussian blur, sigma {} px of the input", sigma), {}, sigma, 1};
+}
+
+ImageShift noisy(double std) {
+  ImageShift s{fmt::format("noise-{}", std), fmt::format("Gaussian noise, std {:.0f}% of full scale", 100 * std), {}, 0, 1};
+  s.transform.noise = std;
+  s.transform.noise_seed = 7;
+  return s;
+}
+
+ImageShift coarser(double factor) {
+  return {fmt::format("resolution-{}", factor), fmt::format("{}x the resolution, scaled back up", factor), {}, 0, factor};
+}
+
 }  // namespace
 
 std::vector<ImageShift> standard_shifts() {
   std::vector<ImageShift> s;
   s.push_back({"none", "the validation images as they are", {}, 0, 1});
+  // One change at a time, mild then severe.
   s.push_back(intensity("contrast-0.7", "contrast reduced to 70% (flatter film)", 0.7, 1, 0));
+  s.push_back(intensity("contrast-0.5", "contrast halved", 0.5, 1, 0));
   s.push_back(intensity("contrast-1.4", "contrast raised to 140%", 1.4, 1, 0));
   s.push_back(intensity("gamma-0.7", "gamma 0.7 (over-exposed look: brighter mid-tones)", 1, 0.7, 0));
+  s.push_back(intensity("gamma-0.5", "gamma 0.5 (strongly over-exposed look)", 1, 0.5, 0));
   s.push_back(intensity("gamma-1.5", "gamma 1.5 (under-exposed look: darker mid-tones)", 1, 1.5, 0));
+  s.push_back(intensity("gamma-2", "gamma 2 (strongly under-exposed look)", 1, 2, 0));
   s.push_back(intensity("brighter-0.1", "10% of full scale added", 1, 1, 0.1));
   s.push_back(intensity("darker-0.1", "10% of full scale taken away", 1, 1, -0.1));
-  ImageShift soft{"blur-1", "Gaussian blur, sigma 1 px of the input", {}, 1.0, 1};
-  s.push_back(soft);
-  ImageShift softer{"blur-2", "Gaussian blur, sigma 2 px of the input", {}, 2.0, 1};
-  s.push_back(softer);
-  ImageShift noisy{"noise-0.04", "Gaussian noise, std 4% of full scale", {}, 0, 1};
-  noisy.transform.noise = 0.04;
-  noisy.transform.noise_seed = 7;
-  s.push_back(noisy);
-  ImageShift coarse{"resolution-0.5", "half the resolution, scaled back up", {}, 0, 0.5};
-  s.push_back(coarse);
+  s.push_back(blurred(1));
+  s.push_back(blurred(2));
+  s.push_back(blurred(3));
+  s.push_back(noisy(0.04));
+  s.push_back(noisy(0.08));
+  s.push_back(coarser(0.5));
+  s.push_back(coarser(0.25));
   s.push_back(geometry("zoom-1.15", "15% closer framing (edges cropped)", 1.15, 1, 0, 0));
+  s.push_back(geometry("zoom-1.3", "30% closer framing", 1.3, 1, 0, 0));
   s.push_back(geometry("zoom-0.87", "wider framing (13% smaller, edges repeated)", 0.87, 1, 0, 0));
+  s.push_back(geometry("zoom-0.75", "much wider framing (25% smaller)", 0.75, 1, 0, 0));
   s.push_back(geometry("shift-0.08", "patient 8% off centre, right and down", 1, 1, 0.08, 0));
+  s.push_back(geometry("shift-0.15", "patient 15% off centre", 1, 1, 0.15, 0));
   s.push_back(geometry("aspect-1.2", "20% wider (another film shape squashed to a square)", 1, 1.2, 0, 0));
+  s.push_back(geometry("aspect-1.45", "45% wider", 1, 1.45, 0, 0));
   s.push_back(geometry("aspect-0.83", "20% taller", 1, 1 / 1.2, 0, 0));
+  s.push_back(geometry("aspect-0.69", "45% taller", 1, 1 / 1.45, 0, 0));
   s.push_back(geometry("rotate-7", "rotated 7 degrees", 1, 1, 0, 7));
+  s.push_back(geometry("rotate-15", "rotated 15 degrees", 1, 1, 0, 15));
+  // Several changes together, as another machine and technician might make them.
+  ImageShift soft = intensity("soft-film", "flatter, brighter and softer: contrast 0.7, gamma 0.8, blur 1.5", 0.7, 0.8, 0);
+  soft.blur_sigma = 1.5;
+  s.push_back(soft);
+  ImageShift hard = intensity("hard-film", "harsher and noisier: contrast 1.3, gamma 1.3, noise 3%", 1.3, 1.3, 0);
+  hard.transform.noise = 0.03;
+  hard.transform.noise_seed = 11;
+  s.push_back(hard);
+  s.push_back(geometry("reframed", "closer, taller and off centre: zoom 1.15, aspect 0.83, shift 0.06", 1.15, 1 / 1.2,
+                       0.06, 0));
   return s;
 }
 

@@ -387,7 +387,7 @@ FitResult ResNetClassifier::fit(const Dataset& train, const Dataset& val, const 
         {"balance", o.balance == Balance::Sampler ? "sampler" : o.balance == Balance::Weights ? "weights" : "none"},
         {"freeze_epochs", o.freeze_epochs}, {"patience", o.patience}, {"keep", o.keep == Keep::Best ? "best" : "last"},
         {"bf16", o.bf16}, {"seed", o.seed},
-        {"threshold_rule", o.threshold_rule == ThresholdRule::Youden ? "youden" : "target_sensitivity"},
+        {"threshold_rule", to_string(o.threshold_rule)},
         {"target_sensitivity", o.target_sensitivity}}},
       {"epochs_run", result.history.size()},
       {"best_epoch", result.best_epoch},

@@ -200,3 +200,16 @@ TEST_CASE("HTML report is self-contained and names the split") {
   CHECK(html.find("http://") == html.find("http://www.w3.org/2000/svg"));  // only the SVG namespace
   CHECK(html.find("https://") == std::string::npos);
 }
+
+TEST_CASE("youden-centre: the middle of the near-best thresholds, in log-odds") {
+  // Negatives score 0.05-0.2, positives 0.6-0.95: every threshold in (0.2, 0.6] separates
+  // them perfectly. Youden takes the edge (0.6, the lowest positive); the centre rule takes
+  // the log-odds middle of 0.2 and 0.6: sigmoid((logit 0.2 + logit 0.6) / 2) = 0.379.
+  const std::vector<double> s = {0.05, 0.1, 0.15, 0.2, 0.6, 0.7, 0.8, 0.95};
+  const std::vector<int> l = {0, 0, 0, 0, 1, 1, 1, 1};
+  CHECK(select_threshold(s, l, ThresholdRule::Youden) == doctest::Approx(0.6));
+  CHECK(select_threshold(s, l, ThresholdRule::YoudenCentre) == doctest::Approx(0.3798).epsilon(1e-3));
+  CHECK(parse_threshold_rule(to_string(ThresholdRule::YoudenCentre)) == ThresholdRule::YoudenCentre);
+  CHECK(parse_threshold_rule("target-sensitivity") == ThresholdRule::TargetSensitivity);
+  CHECK_THROWS_WITH_AS(parse_threshold_rule("median"), doctest::Contains("'median'"), InvalidArgument);
+}

@@ -67,6 +67,8 @@ TEST_CASE("each shift changes what its name says") {
   CHECK(spread(apply_shift(img, find(all, "contrast-0.7"))) < 0.8 * spread(img));
   CHECK(spread(apply_shift(img, find(all, "contrast-1.4"))) > 1.1 * spread(img));
   CHECK(mean(apply_shift(img, find(all, "gamma-1.5"))) < mean(img) - 5);
+  CHECK(mean(apply_shift(img, find(all, "gamma-2"))) < mean(apply_shift(img, find(all, "gamma-1.5"))));
+  CHECK(spread(apply_shift(img, find(all, "soft-film"))) < 0.8 * spread(img));
   CHECK(mean(apply_shift(img, find(all, "gamma-0.7"))) > mean(img) + 5);
   CHECK(mean(apply_shift(img, find(all, "brighter-0.1"))) > mean(img) + 15);
   CHECK(sharpness(apply_shift(img, find(all, "blur-2"))) < sharpness(apply_shift(img, find(all, "blur-1"))));

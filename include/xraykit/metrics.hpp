@@ -3,6 +3,7 @@
 // calibration, and decision-threshold selection. Pure functions, thread-safe.
 // Errors: InvalidArgument when inputs disagree in length or hold values outside [0, 1].
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "xraykit/export.hpp"
@@ -49,9 +50,18 @@ XRAYKIT_API double expected_calibration_error(const std::vector<double>& confide
                                               int bins, std::vector<ReliabilityBin>* out = nullptr);
 
 enum class ThresholdRule {
-  Youden,             ///< maximise sensitivity + specificity - 1
-  TargetSensitivity,  ///< the highest threshold whose sensitivity reaches the target (screening)
+  Youden,             ///< maximise sensitivity + specificity - 1 ("youden")
+  /// The centre, in log-odds, of every threshold whose Youden index is within 0.01 of the
+  /// best ("youden-centre"). On validation data that separates the classes well, the best
+  /// Youden threshold sits right at the edge of one class's scores, where any shift of the
+  /// inputs tips images over; the centre of the near-optimal range leaves room both ways.
+  YoudenCentre,
+  TargetSensitivity,  ///< the highest threshold whose sensitivity reaches the target ("target-sensitivity")
 };
+
+/// The rule's name as above; parse_threshold_rule throws InvalidArgument naming the text.
+XRAYKIT_API std::string to_string(ThresholdRule rule);
+XRAYKIT_API ThresholdRule parse_threshold_rule(const std::string& text);
 
 /// A decision threshold on positive-class scores chosen on validation data.
 XRAYKIT_API double select_threshold(const std::vector<double>& scores, const std::vector<int>& positive,

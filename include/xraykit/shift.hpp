@@ -29,9 +29,9 @@ struct ImageShift {
   double resolution = 1;    ///< < 1: down-sampled by this factor, then back up (detail lost)
 };
 
-/// The benchmark's shifts: "none" first, then one change at a time at two strengths where
-/// it matters (contrast, gamma, brightness, blur, noise, resolution, zoom, shift, aspect,
-/// rotation).
+/// The benchmark's shifts: "none" first, then one change at a time, mild and severe
+/// (contrast, gamma, brightness, blur, noise, resolution, zoom, shift, aspect, rotation),
+/// then three combinations ("soft-film", "hard-film", "reframed").
 XRAYKIT_API std::vector<ImageShift> standard_shifts();
 
 /// A square image under a shift (same size and channels).

@@ -20,22 +20,24 @@ import numpy as np
 import torch
 import torchvision
 import torchvision.transforms as T
+from PIL import Image
 
 import xraykit
 
 
 class Images(torch.utils.data.Dataset):
+    """xraykit's decoded grey images as PIL images, through torchvision's PIL transforms."""
+
     def __init__(self, data, transform):
-        self.images = [torch.from_numpy(np.ascontiguousarray(data.image(i))).unsqueeze(0) for i in range(len(data))]
+        self.images = [Image.fromarray(np.ascontiguousarray(data.image(i)), mode="L") for i in range(len(data))]
         self.labels = [data.label(i) for i in range(len(data))]
-        self.transform = transform
+        self.transform = T.Compose([transform, T.ToTensor(), T.Normalize([0.449], [0.226])])
 
     def __len__(self):
         return len(self.images)
 
     def __getitem__(self, i):
-        x = self.transform(self.images[i]).float() / 255.0
-        return (x - 0.449) / 0.226, self.labels[i]
+        return self.transform(self.images[i]), self.labels[i]
 
 
 def main():

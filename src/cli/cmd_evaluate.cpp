@@ -14,7 +14,7 @@ Command add_evaluate_command(CLI::App& app) {
     std::string model, data, report, json, name;
     int bootstrap = 1000;
     std::uint64_t seed = 0;
-    bool shifts = false;
+    bool shifts = false, exact = false;
   };
   auto a = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("evaluate", "Evaluate a model on labelled images (confusion matrix, metrics, 95% intervals)");
@@ -28,11 +28,13 @@ Command add_evaluate_command(CLI::App& app) {
   cmd->add_option("--name", a->name, "Name of this data in the outputs (default: the path)");
   cmd->add_option("--bootstrap", a->bootstrap, "Patient-level bootstrap resamples (0 = none)")->capture_default_str();
   cmd->add_option("--seed", a->seed, "Bootstrap seed")->capture_default_str();
+  cmd->add_flag("--exact", a->exact, "Exact fp32 inference instead of the fast path (folded, bf16 where the CPU has it)");
   cmd->add_flag("--shifts", a->shifts,
                 "Also evaluate under controlled changes of contrast, exposure, blur, noise, resolution and "
                 "positioning (the shift benchmark: will the figures hold at another hospital?)");
   return [a] {
-    const ResNetClassifier model = ResNetClassifier::load(a->model);
+    ResNetClassifier model = ResNetClassifier::load(a->model);
+    if (a->exact) model.set_inference(Inference::Exact);
     DatasetOptions o;
     o.image_size = model.image_size();
     o.channels = model.channels();

@@ -37,7 +37,8 @@ void check_writable(const std::string& path) {
 Command add_train_command(CLI::App& app) {
   struct Args {
     std::string data, output, arch = "resnet18", epochs = "10", augment = "light", balance = "weights", pretrained,
-                budget = "30m", resume, report, keep = "best";
+                budget = "30m", resume, report, keep = "best",
+                threshold_rule = "youden";
     int size = 224, threads = 0, batch = 32, freeze = 0, patience = 0, workers = 1;
     double val = 0.15, lr = 1e-3;
     std::uint64_t seed = 42;
@@ -68,6 +69,10 @@ Command add_train_command(CLI::App& app) {
   cmd->add_option("--lr", a->lr, "Peak learning rate")->capture_default_str();
   cmd->add_option("--keep", a->keep, "Weights to keep: best (validation AUC) or last (end of the schedule)")
       ->check(CLI::IsMember({"best", "last"}))->capture_default_str();
+  cmd->add_option("--threshold-rule", a->threshold_rule,
+                  "How the decision threshold is chosen on validation: youden, youden-centre (the middle of the "
+                  "near-best range: more room for other hospitals' images) or target-sensitivity")
+      ->check(CLI::IsMember({"youden", "youden-centre", "target-sensitivity"}))->capture_default_str();
   cmd->add_option("--patience", a->patience, "Early stopping patience in epochs (0 = off)")->capture_default_str();
   cmd->add_option("--threads", a->threads, "Torch threads (0 = all cores)")->capture_default_str();
   cmd->add_option("--workers", a->workers, "Augmentation threads")->check(CLI::Range(1, 64))->capture_default_str();
@@ -119,6 +124,7 @@ Command add_train_command(CLI::App& app) {
     t.freeze_epochs = a->freeze;
     t.patience = a->patience;
     t.keep = a->keep == "last" ? Keep::Last : Keep::Best;
+    t.threshold_rule = parse_threshold_rule(a->threshold_rule);
     t.threads = a->threads;
     t.workers = a->workers;
     t.seed = a->seed;
