@@ -103,30 +103,33 @@ xrk_status xrk_classifier_set_threshold(xrk_classifier* model, double threshold)
 }
 
 xrk_train_params xrk_train_default_params(void) {
-  const xraykit::TrainOptions d;
+  static const xraykit::TrainOptions d;  // static: the strings below point into it
+  static const std::string threshold_rule = xraykit::to_string(d.threshold_rule);
   xrk_train_params p{};
   p.struct_size = sizeof p;
   p.epochs = d.epochs;
   p.batch_size = d.batch_size;
-  p.optimizer = "adamw";
+  p.optimizer = d.optimizer.c_str();
   p.learning_rate = d.learning_rate;
   p.weight_decay = d.weight_decay;
   p.warmup_epochs = d.warmup_epochs;
   p.label_smoothing = d.label_smoothing;
-  p.balance = 1;
+  p.balance = static_cast<int32_t>(d.balance);
   p.freeze_epochs = d.freeze_epochs;
   p.patience = d.patience;
-  p.augment = "light";
+  p.augment = d.augment.c_str();
   p.workers = d.workers;
   p.threads = d.threads;
   p.seed = d.seed;
   p.checkpoint = nullptr;
-  p.resume = 0;
-  p.bf16 = 0;
+  p.resume = d.resume;
+  p.bf16 = d.bf16;
   p.bootstrap = d.bootstrap;
-  p.max_steps_per_epoch = 0;
+  p.max_steps_per_epoch = d.max_steps_per_epoch;
   p.progress = nullptr;
   p.user_data = nullptr;
+  p.keep = static_cast<int32_t>(d.keep);
+  p.threshold_rule = threshold_rule.c_str();
   return p;
 }
 
@@ -140,6 +143,7 @@ xrk_status xrk_classifier_fit(xrk_classifier* model, const xrk_dataset* train, c
     if (validation) *validation = nullptr;
     const xrk_train_params p = xrk::params_or_default(params, xrk_train_default_params());
     if (p.balance < 0 || p.balance > 2) throw xrk::Failure{XRK_ERR_INVALID_ARGUMENT, "balance must be 0, 1 or 2"};
+    if (p.keep < 0 || p.keep > 1) throw xrk::Failure{XRK_ERR_INVALID_ARGUMENT, "keep must be XRK_KEEP_BEST or XRK_KEEP_LAST"};
     xraykit::TrainOptions o;
     o.epochs = p.epochs;
     o.batch_size = p.batch_size;
@@ -148,7 +152,9 @@ xrk_status xrk_classifier_fit(xrk_classifier* model, const xrk_dataset* train, c
     o.weight_decay = p.weight_decay;
     o.warmup_epochs = p.warmup_epochs;
     o.label_smoothing = p.label_smoothing;
-    o.balance = p.balance == 0 ? xraykit::Balance::None : p.balance == 2 ? xraykit::Balance::Sampler : xraykit::Balance::Weights;
+    o.balance = static_cast<xraykit::Balance>(p.balance);
+    o.keep = static_cast<xraykit::Keep>(p.keep);
+    if (p.threshold_rule) o.threshold_rule = xraykit::parse_threshold_rule(p.threshold_rule);
     o.freeze_epochs = p.freeze_epochs;
     o.patience = p.patience;
     if (p.augment) o.augment = p.augment;

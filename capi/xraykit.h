@@ -149,7 +149,7 @@ typedef struct xrk_train_params {
   double weight_decay;       /* default 1e-4 */
   double warmup_epochs;      /* default 1 */
   double label_smoothing;    /* default 0 */
-  int32_t balance;           /* 0 none, 1 class weights (default), 2 balanced sampler */
+  int32_t balance;           /* XRK_BALANCE_NONE, _WEIGHTS (default) or _SAMPLER */
   int32_t freeze_epochs;     /* train only fc first */
   int32_t patience;          /* early stopping; 0 = off */
   const char *augment;       /* default "light" */
@@ -163,7 +163,14 @@ typedef struct xrk_train_params {
   int64_t max_steps_per_epoch; /* 0 = whole epochs */
   xrk_progress_fn progress;  /* may be NULL */
   void *user_data;           /* passed to progress */
+  /* Since 0.2 (older callers' struct_size leaves these at their defaults): */
+  int32_t keep;              /* XRK_KEEP_BEST (default) or XRK_KEEP_LAST: which epoch's weights */
+  const char *threshold_rule; /* "youden" (default), "youden-centre" or "target-sensitivity" */
 } xrk_train_params;
+
+/* Values of xrk_train_params.balance and .keep (the same order as the C++ enums). */
+enum { XRK_BALANCE_NONE = 0, XRK_BALANCE_WEIGHTS = 1, XRK_BALANCE_SAMPLER = 2 };
+enum { XRK_KEEP_BEST = 0, XRK_KEEP_LAST = 1 };
 
 XRK_API xrk_train_params xrk_train_default_params(void);
 /* Trains on `train`, validating each epoch on `val`; keeps the best epoch; chooses the decision

@@ -164,6 +164,29 @@ json estimate_json(const Estimate& e) {
 
 }  // namespace
 
+std::string to_string(Balance balance) {
+  switch (balance) {
+    case Balance::None: return "none";
+    case Balance::Weights: return "weights";
+    case Balance::Sampler: return "sampler";
+  }
+  return "?";
+}
+
+Balance parse_balance(const std::string& text) {
+  for (auto b : {Balance::None, Balance::Weights, Balance::Sampler})
+    if (to_string(b) == text) return b;
+  throw InvalidArgument(fmt::format("unknown balance '{}' (weights, sampler or none)", text));
+}
+
+std::string to_string(Keep keep) { return keep == Keep::Best ? "best" : "last"; }
+
+Keep parse_keep(const std::string& text) {
+  for (auto k : {Keep::Best, Keep::Last})
+    if (to_string(k) == text) return k;
+  throw InvalidArgument(fmt::format("unknown keep '{}' (best or last)", text));
+}
+
 FitResult ResNetClassifier::fit(const Dataset& train, const Dataset& val, const TrainOptions& o,
                                 const ProgressCallback& callback) {
   validate(*this, train, val, o);
@@ -384,8 +407,8 @@ FitResult ResNetClassifier::fit(const Dataset& train, const Dataset& val, const 
       {"options",
        {{"epochs", o.epochs}, {"batch_size", o.batch_size}, {"optimizer", o.optimizer}, {"learning_rate", o.learning_rate},
         {"weight_decay", o.weight_decay}, {"warmup_epochs", o.warmup_epochs}, {"label_smoothing", o.label_smoothing},
-        {"balance", o.balance == Balance::Sampler ? "sampler" : o.balance == Balance::Weights ? "weights" : "none"},
-        {"freeze_epochs", o.freeze_epochs}, {"patience", o.patience}, {"keep", o.keep == Keep::Best ? "best" : "last"},
+        {"balance", to_string(o.balance)},
+        {"freeze_epochs", o.freeze_epochs}, {"patience", o.patience}, {"keep", to_string(o.keep)},
         {"bf16", o.bf16}, {"seed", o.seed},
         {"threshold_rule", to_string(o.threshold_rule)},
         {"target_sensitivity", o.target_sensitivity}}},

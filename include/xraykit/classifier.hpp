@@ -108,6 +108,13 @@ struct TrainOptions {
   int bootstrap = 1000;    ///< resamples for the final validation intervals
 };
 
+/// Names of the option values ("none", "weights", "sampler"; "best", "last") and back;
+/// the parsers throw InvalidArgument naming the text and the choices.
+XRAYKIT_API std::string to_string(Balance balance);
+XRAYKIT_API Balance parse_balance(const std::string& text);
+XRAYKIT_API std::string to_string(Keep keep);
+XRAYKIT_API Keep parse_keep(const std::string& text);
+
 /// Reported during fit(); `epoch_end` marks the report after an epoch's validation.
 struct Progress {
   int epoch = 0, epochs = 0;

@@ -78,6 +78,40 @@ py::array_t<std::int64_t> confusion_array(const Evaluation& e) {
   return a;
 }
 
+// fit()'s keyword options onto TrainOptions, whose own defaults stand for what is not given.
+TrainOptions train_options(const py::kwargs& options) {
+  TrainOptions o;
+  for (const auto& item : options) {
+    const std::string key = py::str(item.first);
+    const py::handle v = item.second;
+    if (key == "epochs") o.epochs = v.cast<int>();
+    else if (key == "batch_size") o.batch_size = v.cast<int>();
+    else if (key == "optimizer") o.optimizer = v.cast<std::string>();
+    else if (key == "learning_rate") o.learning_rate = v.cast<double>();
+    else if (key == "weight_decay") o.weight_decay = v.cast<double>();
+    else if (key == "momentum") o.momentum = v.cast<double>();
+    else if (key == "warmup_epochs") o.warmup_epochs = v.cast<double>();
+    else if (key == "label_smoothing") o.label_smoothing = v.cast<double>();
+    else if (key == "balance") o.balance = parse_balance(v.cast<std::string>());
+    else if (key == "freeze_epochs") o.freeze_epochs = v.cast<int>();
+    else if (key == "patience") o.patience = v.cast<int>();
+    else if (key == "keep") o.keep = parse_keep(v.cast<std::string>());
+    else if (key == "augment") o.augment = v.cast<std::string>();
+    else if (key == "workers") o.workers = v.cast<int>();
+    else if (key == "threads") o.threads = v.cast<int>();
+    else if (key == "seed") o.seed = v.cast<std::uint64_t>();
+    else if (key == "checkpoint") o.checkpoint = v.cast<std::string>();
+    else if (key == "resume") o.resume = v.cast<bool>();
+    else if (key == "bf16") o.bf16 = v.cast<bool>();
+    else if (key == "threshold_rule") o.threshold_rule = parse_threshold_rule(v.cast<std::string>());
+    else if (key == "target_sensitivity") o.target_sensitivity = v.cast<double>();
+    else if (key == "max_steps_per_epoch") o.max_steps_per_epoch = v.cast<std::int64_t>();
+    else if (key == "bootstrap") o.bootstrap = v.cast<int>();
+    else throw py::type_error("fit() got an unexpected keyword argument '" + key + "'");
+  }
+  return o;
+}
+
 // Training with the GIL released; the progress callback takes it back, checks for Ctrl-C,
 // and calls the user's function. An exception in that function stops training and is
 // raised again once fit() has returned.
@@ -132,6 +166,7 @@ py::dict fit(ResNetClassifier& model, const Dataset& train, const Dataset& val, 
   d["history"] = history;
   d["best_epoch"] = r.best_epoch;
   d["best_val_auc"] = r.best_val_auc;
+  d["kept_epoch"] = r.kept_epoch;
   d["stopped_early"] = r.stopped_early;
   d["cancelled"] = r.cancelled;
   d["interrupted"] = interrupted;
@@ -328,6 +363,11 @@ PYBIND11_MODULE(_xraykit, m) {
       .def_property_readonly("image_size", &ResNetClassifier::image_size)
       .def_property_readonly("channels", &ResNetClassifier::channels)
       .def_property("threshold", &ResNetClassifier::threshold, &ResNetClassifier::set_threshold)
+      .def_property(
+          "exact_inference", [](const ResNetClassifier& m) { return m.inference() == Inference::Exact; },
+          [](ResNetClassifier& m, bool exact) { m.set_inference(exact ? Inference::Exact : Inference::Fast); },
+          "False (default): fast inference (folded batch-norm, channels-last, bf16 where the CPU has it). "
+          "True: the exact fp32 network.")
       .def_property_readonly("provenance", [](const ResNetClassifier& m) { return json_loads(m.provenance()); })
       .def("describe", &ResNetClassifier::describe)
       .def(
@@ -455,45 +495,16 @@ PYBIND11_MODULE(_xraykit, m) {
           py::arg("data"), py::arg("bootstrap") = 1000, py::arg("split") = "evaluation data")
       .def(
           "fit",
-          [](ResNetClassifier& m, const Dataset& train, const Dataset& val, int epochs, int batch_size,
-             const std::string& optimizer, double learning_rate, double weight_decay, double warmup_epochs,
-             double label_smoothing, const std::string& balance, int freeze_epochs, int patience,
-             const std::string& augment, int workers, int threads, std::uint64_t seed, const std::string& checkpoint,
-             bool resume, bool bf16, int bootstrap, std::int64_t max_steps_per_epoch, const py::object& callback) {
-            TrainOptions o;
-            o.epochs = epochs;
-            o.batch_size = batch_size;
-            o.optimizer = optimizer;
-            o.learning_rate = learning_rate;
-            o.weight_decay = weight_decay;
-            o.warmup_epochs = warmup_epochs;
-            o.label_smoothing = label_smoothing;
-            if (balance != "weights" && balance != "sampler" && balance != "none")
-              throw py::value_error("balance must be 'weights', 'sampler' or 'none', not '" + balance + "'");
-            o.balance = balance == "sampler" ? Balance::Sampler : balance == "none" ? Balance::None : Balance::Weights;
-            o.freeze_epochs = freeze_epochs;
-            o.patience = patience;
-            o.augment = augment;
-            o.workers = workers;
-            o.threads = threads;
-            o.seed = seed;
-            o.checkpoint = checkpoint;
-            o.resume = resume;
-            o.bf16 = bf16;
-            o.bootstrap = bootstrap;
-            o.max_steps_per_epoch = max_steps_per_epoch;
-            return fit(m, train, val, o, callback);
-          },
-          py::arg("train"), py::arg("val"), py::arg("epochs") = 10, py::arg("batch_size") = 32,
-          py::arg("optimizer") = "adamw", py::arg("learning_rate") = 1e-3, py::arg("weight_decay") = 1e-4,
-          py::arg("warmup_epochs") = 1.0, py::arg("label_smoothing") = 0.0, py::arg("balance") = "weights",
-          py::arg("freeze_epochs") = 0, py::arg("patience") = 0, py::arg("augment") = "light", py::arg("workers") = 1,
-          py::arg("threads") = 0, py::arg("seed") = 42, py::arg("checkpoint") = "", py::arg("resume") = false,
-          py::arg("bf16") = false, py::arg("bootstrap") = 1000, py::arg("max_steps_per_epoch") = 0,
-          py::arg("callback") = py::none(),
-          "Trains with validation every epoch on `val` (patient-disjoint); keeps the best epoch by AUC. "
+          [](ResNetClassifier& m, const Dataset& train, const Dataset& val, const py::object& callback,
+             const py::kwargs& options) { return fit(m, train, val, train_options(options), callback); },
+          py::arg("train"), py::arg("val"), py::arg("callback") = py::none(),
+          "Trains with validation every epoch on `val` (patient-disjoint). Keyword options are TrainOptions' "
+          "fields with its defaults (epochs, batch_size, optimizer, learning_rate, weight_decay, momentum, "
+          "warmup_epochs, label_smoothing, balance, freeze_epochs, patience, keep, augment, workers, threads, seed, "
+          "checkpoint, resume, bf16, threshold_rule, target_sensitivity, max_steps_per_epoch, bootstrap). "
           "callback(progress: dict) may return False to stop. Ctrl-C stops cleanly (result['interrupted']). "
-          "Returns dict(history, best_epoch, best_val_auc, stopped_early, cancelled, interrupted, threshold, validation).")
+          "Returns dict(history, best_epoch, best_val_auc, kept_epoch, stopped_early, cancelled, interrupted, "
+          "threshold, validation).")
       .def("__repr__", [](const ResNetClassifier& m) { return "<xraykit.ResNetClassifier " + m.arch() + ">"; });
 
   m.def("patient_from_filename", &patient_from_filename, py::arg("filename"));

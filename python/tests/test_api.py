@@ -129,6 +129,12 @@ def test_fit_callback_save_load(tmp_path):
     x = np.zeros((32, 32), dtype=np.uint8)
     assert back.predict(x)["probabilities"] == m.predict(x)["probabilities"]
     assert back.provenance["best_epoch"] == r["best_epoch"]
+    assert r["kept_epoch"] == r["best_epoch"]
+    assert not back.exact_inference
+    fast = back.predict(val.image(1))["probabilities"]
+    back.exact_inference = True
+    exact = back.predict(val.image(1))["probabilities"]
+    assert max(abs(a - b) for a, b in zip(fast, exact)) < 0.03
     ex = m.explain(val.image(1), 1)
     assert ex["heatmap"].shape == (32, 32) and 0 <= ex["heatmap"].min() and ex["heatmap"].max() <= 1
     assert ex["overlay"].shape == (32, 32, 3) and ex["overlay_png"][:4] == b"\x89PNG"
@@ -152,6 +158,10 @@ def test_callback_can_stop_and_errors_propagate():
         m.fit(train, val, epochs=1, batch_size=16, callback=boom)
     with pytest.raises(ValueError, match="balance"):
         m.fit(train, val, balance="fair")
+    with pytest.raises(ValueError, match="threshold rule 'middle'"):
+        m.fit(train, val, threshold_rule="middle")
+    with pytest.raises(TypeError, match="unexpected keyword argument 'epoch'"):
+        m.fit(train, val, epoch=3)
 
 
 def test_model_file_errors(tmp_path):

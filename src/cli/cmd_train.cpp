@@ -120,10 +120,10 @@ Command add_train_command(CLI::App& app) {
     TrainOptions t;
     t.batch_size = a->batch;
     t.learning_rate = a->lr;
-    t.balance = a->balance == "sampler" ? Balance::Sampler : a->balance == "none" ? Balance::None : Balance::Weights;
+    t.balance = parse_balance(a->balance);
     t.freeze_epochs = a->freeze;
     t.patience = a->patience;
-    t.keep = a->keep == "last" ? Keep::Last : Keep::Best;
+    t.keep = parse_keep(a->keep);
     t.threshold_rule = parse_threshold_rule(a->threshold_rule);
     t.threads = a->threads;
     t.workers = a->workers;
