@@ -2,6 +2,7 @@
 // reach a validation AUC that a broken one cannot, and shuffled labels must not.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <cstdlib>
 
 #include "support.hpp"
@@ -28,10 +29,13 @@ Setup real_subset() {
   return {s.train.subset(every_third), s.val};
 }
 
-FitResult train(const Dataset& train, const Dataset& val) {
+ResNetClassifier model64(const Dataset& data) {
   ClassifierOptions co;
   co.image_size = 64;
-  ResNetClassifier model("resnet18", train.classes(), co);
+  return ResNetClassifier("resnet18", data.classes(), co);
+}
+
+FitResult train(ResNetClassifier& model, const Dataset& train, const Dataset& val) {
   TrainOptions o;
   o.epochs = 2;
   o.batch_size = 32;
@@ -45,11 +49,33 @@ FitResult train(const Dataset& train, const Dataset& val) {
 TEST_CASE("real data: a small ResNet-18 at 64 px separates pneumonia on unseen patients") {
   const Setup s = real_subset();
   CHECK(s.train.size() > 1400);
-  const FitResult r = train(s.train, s.val);
+  ResNetClassifier model = model64(s.train);
+  const FitResult r = train(model, s.train, s.val);
   MESSAGE("validation AUC " << r.validation.auc.value << " [" << r.validation.auc.lo << ", " << r.validation.auc.hi << "]");
   CHECK(r.validation.auc.value > 0.93);
   CHECK(r.validation.per_class[1].sensitivity.value > 0.8);
   CHECK(r.validation.per_class[1].specificity.value > 0.7);
+
+  // The same model on the full-size radiographs and on the set's 224 px copies of them: the
+  // stated tolerance is a mean probability difference below 0.03 and at most 2 of 80 labels.
+  const fs::path data = real_data_dir();
+  const fs::path full = data.parent_path().parent_path() / "fullres_sample";
+  double diff = 0;
+  int files = 0, disagree = 0;
+  for (const char* cls : {"NORMAL", "PNEUMONIA"}) {
+    for (const auto& e : fs::directory_iterator(full / cls)) {
+      const Prediction big = model.predict_file(e.path().string());
+      const Prediction small = model.predict_file((data / cls / e.path().filename()).string());
+      diff += std::abs(big.probabilities[1] - small.probabilities[1]);
+      disagree += big.label != small.label;
+      ++files;
+    }
+  }
+  MESSAGE("full size vs 224 px copies: mean |dp| " << diff / files << ", " << disagree << " of " << files
+                                                   << " labels differ");
+  CHECK(files == 80);
+  CHECK(diff / files < 0.03);
+  CHECK(disagree <= 2);
 }
 
 TEST_CASE("real data: with shuffled training labels the validation AUC stays near chance") {
@@ -71,7 +97,8 @@ TEST_CASE("real data: with shuffled training labels the validation AUC stays nea
   DatasetOptions o;
   o.image_size = 64;
   const Dataset shuffled = Dataset::from_images(images, labels, s.train.classes(), patients, o);
-  const FitResult r = train(shuffled, s.val);
+  ResNetClassifier model = model64(shuffled);
+  const FitResult r = train(model, shuffled, s.val);
   MESSAGE("validation AUC with shuffled labels " << r.validation.auc.value);
   CHECK(r.validation.auc.value > 0.35);
   CHECK(r.validation.auc.value < 0.65);
