@@ -152,7 +152,7 @@ typedef struct xrk_train_params {
   int32_t balance;           /* XRK_BALANCE_NONE, _WEIGHTS (default) or _SAMPLER */
   int32_t freeze_epochs;     /* train only fc first */
   int32_t patience;          /* early stopping; 0 = off */
-  const char *augment;       /* default "light" */
+  const char *augment;       /* default "robust" */
   int32_t workers;           /* augmentation threads, default 1 */
   int32_t threads;           /* Torch threads; 0 = all cores */
   uint64_t seed;             /* default 42 */
@@ -164,8 +164,8 @@ typedef struct xrk_train_params {
   xrk_progress_fn progress;  /* may be NULL */
   void *user_data;           /* passed to progress */
   /* Since 0.2 (older callers' struct_size leaves these at their defaults): */
-  int32_t keep;              /* XRK_KEEP_BEST (default) or XRK_KEEP_LAST: which epoch's weights */
-  const char *threshold_rule; /* "youden" (default), "youden-centre" or "target-sensitivity" */
+  int32_t keep;              /* XRK_KEEP_LAST (default) or XRK_KEEP_BEST: which epoch's weights */
+  const char *threshold_rule; /* "balanced" (default: 0.5), "youden" or "target-sensitivity" */
 } xrk_train_params;
 
 /* Values of xrk_train_params.balance and .keep (the same order as the C++ enums). */

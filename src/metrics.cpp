@@ -111,6 +111,7 @@ double expected_calibration_error(const std::vector<double>& confidence, const s
 
 double select_threshold(const std::vector<double>& scores, const std::vector<int>& positive, ThresholdRule rule,
                         double target_sensitivity) {
+  if (rule == ThresholdRule::Balanced) return 0.5;
   const auto roc = roc_curve(scores, positive);
   if (roc.empty()) throw InvalidArgument("threshold selection needs both classes among the labels");
   if (rule == ThresholdRule::TargetSensitivity) {
@@ -123,39 +124,23 @@ double select_threshold(const std::vector<double>& scores, const std::vector<int
   std::size_t best = 1;
   for (std::size_t k = 1; k < roc.size(); ++k)
     if (roc[k].tpr - roc[k].fpr > roc[best].tpr - roc[best].fpr) best = k;
-  if (rule == ThresholdRule::Youden) return roc[best].threshold;
-
-  // Point k holds for thresholds in (roc[k + 1].threshold, roc[k].threshold].
-  const double near = roc[best].tpr - roc[best].fpr - 0.01;
-  std::size_t first = best, last = best;
-  for (std::size_t k = 1; k < roc.size(); ++k) {
-    if (roc[k].tpr - roc[k].fpr < near) continue;
-    first = std::min(first, k);
-    last = std::max(last, k);
-  }
-  const double hi = roc[first].threshold, lo = last + 1 < roc.size() ? roc[last + 1].threshold : roc[last].threshold;
-  auto logit = [](double p) {
-    p = std::clamp(p, 1e-6, 1 - 1e-6);
-    return std::log(p / (1 - p));
-  };
-  const double centre = (logit(hi) + logit(lo)) / 2;
-  return 1 / (1 + std::exp(-centre));
+  return roc[best].threshold;
 }
 
 std::string to_string(ThresholdRule rule) {
   switch (rule) {
     case ThresholdRule::Youden: return "youden";
-    case ThresholdRule::YoudenCentre: return "youden-centre";
+    case ThresholdRule::Balanced: return "balanced";
     case ThresholdRule::TargetSensitivity: return "target-sensitivity";
   }
   return "?";
 }
 
 ThresholdRule parse_threshold_rule(const std::string& text) {
-  for (auto r : {ThresholdRule::Youden, ThresholdRule::YoudenCentre, ThresholdRule::TargetSensitivity})
+  for (auto r : {ThresholdRule::Youden, ThresholdRule::Balanced, ThresholdRule::TargetSensitivity})
     if (to_string(r) == text) return r;
   throw InvalidArgument(
-      fmt::format("unknown threshold rule '{}' (youden, youden-centre or target-sensitivity)", text));
+      fmt::format("unknown threshold rule '{}' (youden, balanced or target-sensitivity)", text));
 }
 
 }  // namespace xraykit

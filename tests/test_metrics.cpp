@@ -201,15 +201,14 @@ TEST_CASE("HTML report is self-contained and names the split") {
   CHECK(html.find("https://") == std::string::npos);
 }
 
-TEST_CASE("youden-centre: the middle of the near-best thresholds, in log-odds") {
-  // Negatives score 0.05-0.2, positives 0.6-0.95: every threshold in (0.2, 0.6] separates
-  // them perfectly. Youden takes the edge (0.6, the lowest positive); the centre rule takes
-  // the log-odds middle of 0.2 and 0.6: sigmoid((logit 0.2 + logit 0.6) / 2) = 0.379.
+TEST_CASE("threshold rules by name; balanced is 0.5 whatever the scores") {
   const std::vector<double> s = {0.05, 0.1, 0.15, 0.2, 0.6, 0.7, 0.8, 0.95};
   const std::vector<int> l = {0, 0, 0, 0, 1, 1, 1, 1};
-  CHECK(select_threshold(s, l, ThresholdRule::Youden) == doctest::Approx(0.6));
-  CHECK(select_threshold(s, l, ThresholdRule::YoudenCentre) == doctest::Approx(0.3798).epsilon(1e-3));
-  CHECK(parse_threshold_rule(to_string(ThresholdRule::YoudenCentre)) == ThresholdRule::YoudenCentre);
-  CHECK(parse_threshold_rule("target-sensitivity") == ThresholdRule::TargetSensitivity);
+  CHECK(select_threshold(s, l, ThresholdRule::Youden) == doctest::Approx(0.6));  // the edge of the positives
+  CHECK(select_threshold(s, l, ThresholdRule::Balanced) == 0.5);
+  CHECK(select_threshold({0.9, 0.8}, {1, 1}, ThresholdRule::Balanced) == 0.5);  // needs no negatives
+  for (auto r : {ThresholdRule::Youden, ThresholdRule::Balanced, ThresholdRule::TargetSensitivity})
+    CHECK(parse_threshold_rule(to_string(r)) == r);
+  CHECK(to_string(ThresholdRule::TargetSensitivity) == "target-sensitivity");
   CHECK_THROWS_WITH_AS(parse_threshold_rule("median"), doctest::Contains("'median'"), InvalidArgument);
 }

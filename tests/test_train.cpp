@@ -59,6 +59,7 @@ TrainOptions quick(int epochs) {
   t.threads = 2;
   t.bootstrap = 50;
   t.warmup_epochs = 0.5;
+  t.keep = Keep::Best;
   return t;
 }
 

@@ -10,7 +10,8 @@
 // Errors: InvalidArgument naming the bad token for a malformed spec.
 //
 // Text spec (what the CLI, web, C and Python layers pass): a preset name (none, light,
-// medium, strong), or comma-separated tokens, optionally after a preset:
+// medium, robust — the default for training —, strong), or comma-separated tokens,
+// optionally after a preset:
 //   rotate=DEG            rotation, uniform in [-DEG, DEG]
 //   scale=LO:HI           zoom factor (random-resized-crop style; > 1 zooms in)
 //   aspect=LO:HI          width:height stretch, log-uniform (radiographs of other shapes

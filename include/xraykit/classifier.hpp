@@ -94,15 +94,15 @@ struct TrainOptions {
   Balance balance = Balance::Weights;
   int freeze_epochs = 0;  ///< train only `fc` for the first K epochs (transfer learning)
   int patience = 0;       ///< stop after this many epochs without a better validation AUC; 0 = off
-  Keep keep = Keep::Best;
-  std::string augment = "light";  ///< Augmenter spec
+  Keep keep = Keep::Last;  ///< validation AUC saturates near 1 and picks an arbitrary epoch
+  std::string augment = "robust";  ///< Augmenter spec
   int workers = 1;        ///< augmentation threads
   int threads = 0;        ///< Torch intra-op threads; 0 = all cores
   std::uint64_t seed = 42;
   std::string checkpoint;  ///< written atomically after every epoch; empty = none
   bool resume = false;     ///< continue from `checkpoint` if it exists
   bool bf16 = false;       ///< bfloat16 autocast on the CPU
-  ThresholdRule threshold_rule = ThresholdRule::Youden;  ///< binary: chosen on validation at the end
+  ThresholdRule threshold_rule = ThresholdRule::Balanced;  ///< binary: chosen at the end
   double target_sensitivity = 0.95;
   std::int64_t max_steps_per_epoch = 0;  ///< 0 = whole epochs; else cut epochs short (quick trials)
   int bootstrap = 1000;    ///< resamples for the final validation intervals

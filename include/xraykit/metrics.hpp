@@ -51,11 +51,12 @@ XRAYKIT_API double expected_calibration_error(const std::vector<double>& confide
 
 enum class ThresholdRule {
   Youden,             ///< maximise sensitivity + specificity - 1 ("youden")
-  /// The centre, in log-odds, of every threshold whose Youden index is within 0.01 of the
-  /// best ("youden-centre"). On validation data that separates the classes well, the best
-  /// Youden threshold sits right at the edge of one class's scores, where any shift of the
-  /// inputs tips images over; the centre of the near-optimal range leaves room both ways.
-  YoudenCentre,
+  /// 0.5, whatever the validation data say ("balanced"): the decision point that a
+  /// class-balanced loss (Balance::Weights or Sampler) trains for. On validation data that
+  /// separate the classes well, Youden's threshold sits at the edge of one class's scores and
+  /// does not transfer: under the shift benchmark's changes it lost far more specificity
+  /// than 0.5 did (docs/results.md).
+  Balanced,
   TargetSensitivity,  ///< the highest threshold whose sensitivity reaches the target ("target-sensitivity")
 };
 

@@ -83,7 +83,6 @@ Command add_demo_command(CLI::App& app) {
     ResNetClassifier model("resnet18", all.classes(), copt);
     TrainOptions t;
     t.epochs = a->epochs;
-    t.augment = "light";
     t.checkpoint = (fs::path(a->out) / "demo.ckpt").string();
     fmt::print("\n== 2. Training ResNet-18 at {}x{} for {} epochs (Ctrl-C stops cleanly)\n", a->size, a->size, t.epochs);
     install_interrupt_handler();

@@ -15,6 +15,7 @@ Command add_evaluate_command(CLI::App& app) {
     int bootstrap = 1000;
     std::uint64_t seed = 0;
     bool shifts = false, exact = false;
+    double threshold = -1;
   };
   auto a = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("evaluate", "Evaluate a model on labelled images (confusion matrix, metrics, 95% intervals)");
@@ -28,6 +29,8 @@ Command add_evaluate_command(CLI::App& app) {
   cmd->add_option("--name", a->name, "Name of this data in the outputs (default: the path)");
   cmd->add_option("--bootstrap", a->bootstrap, "Patient-level bootstrap resamples (0 = none)")->capture_default_str();
   cmd->add_option("--seed", a->seed, "Bootstrap seed")->capture_default_str();
+  cmd->add_option("--threshold", a->threshold, "Decision threshold on P(positive class) instead of the model's")
+      ->check(CLI::Range(0.0, 1.0));
   cmd->add_flag("--exact", a->exact, "Exact fp32 inference instead of the fast path (folded, bf16 where the CPU has it)");
   cmd->add_flag("--shifts", a->shifts,
                 "Also evaluate under controlled changes of contrast, exposure, blur, noise, resolution and "
@@ -35,6 +38,7 @@ Command add_evaluate_command(CLI::App& app) {
   return [a] {
     ResNetClassifier model = ResNetClassifier::load(a->model);
     if (a->exact) model.set_inference(Inference::Exact);
+    if (a->threshold >= 0) model.set_threshold(a->threshold);
     DatasetOptions o;
     o.image_size = model.image_size();
     o.channels = model.channels();

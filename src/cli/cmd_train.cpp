@@ -35,16 +35,25 @@ void check_writable(const std::string& path) {
 }  // namespace
 
 Command add_train_command(CLI::App& app) {
+  const TrainOptions defaults;  // the library's defaults are the command's
   struct Args {
-    std::string data, output, arch = "resnet18", epochs = "10", augment = "light", balance = "weights", pretrained,
-                budget = "30m", resume, report, keep = "best",
-                threshold_rule = "youden";
+    std::string data, output, arch = "resnet18", epochs, augment, balance, pretrained, budget = "30m", resume, report,
+                keep, threshold_rule;
     int size = 224, threads = 0, batch = 32, freeze = 0, patience = 0, workers = 1;
     double val = 0.15, lr = 1e-3;
     std::uint64_t seed = 42;
     bool search = false, bf16 = false, rgb = false;
   };
   auto a = std::make_shared<Args>();
+  a->epochs = std::to_string(defaults.epochs);
+  a->augment = defaults.augment;
+  a->balance = to_string(defaults.balance);
+  a->keep = to_string(defaults.keep);
+  a->threshold_rule = to_string(defaults.threshold_rule);
+  a->batch = defaults.batch_size;
+  a->lr = defaults.learning_rate;
+  a->seed = defaults.seed;
+  a->workers = defaults.workers;
   auto* cmd = app.add_subcommand("train", "Train a classifier on a folder of labelled X-rays");
   cmd->footer(
       "Examples:\n"
@@ -56,7 +65,7 @@ Command add_train_command(CLI::App& app) {
   cmd->add_option("-o,--output", a->output, "Model file to write")->required();
   cmd->add_option("--arch", a->arch, "resnet18, resnet34, resnet50, resnet101, resnet152 or auto")->capture_default_str();
   cmd->add_option("--epochs", a->epochs, "Number of epochs, or auto")->capture_default_str();
-  cmd->add_option("--augment", a->augment, "none, light, medium, strong, a spec (see docs), or auto")->capture_default_str();
+  cmd->add_option("--augment", a->augment, "none, light, medium, robust, strong, a spec (see docs), or auto")->capture_default_str();
   cmd->add_option("--size", a->size, "Input size in pixels")->check(CLI::Range(32, 1024))->capture_default_str();
   cmd->add_option("--val", a->val, "Validation fraction (patient-disjoint)")->check(CLI::Range(0.01, 0.9))->capture_default_str();
   cmd->add_option("--balance", a->balance, "Class imbalance: weights, sampler or none")
@@ -67,12 +76,12 @@ Command add_train_command(CLI::App& app) {
   cmd->add_flag("--search", a->search, "With auto: run a short successive-halving search on the validation split");
   cmd->add_option("--batch", a->batch, "Batch size")->check(CLI::Range(1, 1024))->capture_default_str();
   cmd->add_option("--lr", a->lr, "Peak learning rate")->capture_default_str();
-  cmd->add_option("--keep", a->keep, "Weights to keep: best (validation AUC) or last (end of the schedule)")
+  cmd->add_option("--keep", a->keep, "Weights to keep: last (end of the schedule) or best (validation AUC)")
       ->check(CLI::IsMember({"best", "last"}))->capture_default_str();
   cmd->add_option("--threshold-rule", a->threshold_rule,
-                  "How the decision threshold is chosen on validation: youden, youden-centre (the middle of the "
-                  "near-best range: more room for other hospitals' images) or target-sensitivity")
-      ->check(CLI::IsMember({"youden", "youden-centre", "target-sensitivity"}))->capture_default_str();
+                  "Decision threshold: balanced (0.5, what the class-balanced loss trains for; transfers best to "
+                  "shifted images), youden (tuned on validation) or target-sensitivity")
+      ->check(CLI::IsMember({"youden", "balanced", "target-sensitivity"}))->capture_default_str();
   cmd->add_option("--patience", a->patience, "Early stopping patience in epochs (0 = off)")->capture_default_str();
   cmd->add_option("--threads", a->threads, "Torch threads (0 = all cores)")->capture_default_str();
   cmd->add_option("--workers", a->workers, "Augmentation threads")->check(CLI::Range(1, 64))->capture_default_str();
@@ -82,7 +91,7 @@ Command add_train_command(CLI::App& app) {
   cmd->add_flag("--bf16", a->bf16, "bfloat16 autocast (faster on CPUs with AVX512-BF16)");
   cmd->add_flag("--rgb", a->rgb, "Three input channels instead of grey");
 
-  return [a] {
+  return [a, defaults] {
     check_writable(a->output);
     const std::string report = a->report.empty() ? a->output + ".html" : a->report;
     check_writable(report);
@@ -132,7 +141,7 @@ Command add_train_command(CLI::App& app) {
     t.checkpoint = a->resume.empty() ? a->output + ".ckpt" : a->resume;
     t.resume = !a->resume.empty();
     t.epochs = epochs;
-    t.augment = auto_augment ? "light" : a->augment;
+    t.augment = auto_augment ? defaults.augment : a->augment;
     std::string arch = a->arch;
 
     nlohmann::json auto_record;
