@@ -201,7 +201,7 @@ TEST_CASE("HTML report is self-contained and names the split") {
   CHECK(html.find("https://") == std::string::npos);
 }
 
-TEST_CASE("threshold rules by name; balanced is 0.5 whatever the scores") {
+TEST_CASE("threshold rules by name, and balanced is 0.5 whatever the scores") {
   const std::vector<double> s = {0.05, 0.1, 0.15, 0.2, 0.6, 0.7, 0.8, 0.95};
   const std::vector<int> l = {0, 0, 0, 0, 1, 1, 1, 1};
   CHECK(select_threshold(s, l, ThresholdRule::Youden) == doctest::Approx(0.6));  // the edge of the positives
