@@ -19,13 +19,13 @@ full="$(dirname "$(dirname "$data")")/fullres_sample"
 # and a 128 px ResNet-18 model file (random weights: speed does not depend on them).
 "$xrk" dataset "$data" --size 32 --write-split "$work/split" > /dev/null
 mkdir -p "$work/files224" "$work/fullsize"
-tail -n +2 "$work/split/val.csv" | head -500 | cut -d, -f1 | while read -r f; do ln -s "$f" "$work/files224/"; done
+sed -n '2,501p' "$work/split/val.csv" | cut -d, -f1 | while read -r f; do ln -s "$f" "$work/files224/"; done
 find "$full" -name '*.jpeg' -exec ln -s {} "$work/fullsize/" \;
 PYTHONPATH="$build/python" $py -c "import xraykit; xraykit.ResNetClassifier('resnet18', ['NORMAL', 'PNEUMONIA'], image_size=128).save('$work/m.xrk')"
 
 wall() {  # seconds of wall time and peak RSS (MiB) of a command: "SECONDS MIB"
   /usr/bin/time -f "%e %M" -o "$work/time" "$@" > "$work/out" 2>&1 || { cat "$work/out" >&2; exit 1; }
-  awk '{printf "%s %.0f", $1, $2 / 1024}' "$work/time"
+  awk '{printf "%s %.0f\n", $1, $2 / 1024}' "$work/time"
 }
 rate() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.0f", n / s }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }

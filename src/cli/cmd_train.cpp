@@ -88,7 +88,7 @@ Command add_train_command(CLI::App& app) {
   cmd->add_option("--seed", a->seed, "Seed of split, initialisation, order and augmentation")->capture_default_str();
   cmd->add_option("--resume", a->resume, "Checkpoint to continue from (default checkpoint: OUTPUT.ckpt)");
   cmd->add_option("--report", a->report, "HTML report to write (default: OUTPUT.html)");
-  cmd->add_flag("--bf16", a->bf16, "bfloat16 autocast (faster on CPUs with AVX512-BF16)");
+  cmd->add_flag("--bf16,!--no-bf16", a->bf16, "bfloat16 autocast (about 2x faster on CPUs with AVX512-BF16)");
   cmd->add_flag("--rgb", a->rgb, "Three input channels instead of grey");
 
   return [a, defaults] {
