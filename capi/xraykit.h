@@ -173,8 +173,8 @@ enum { XRK_BALANCE_NONE = 0, XRK_BALANCE_WEIGHTS = 1, XRK_BALANCE_SAMPLER = 2 };
 enum { XRK_KEEP_BEST = 0, XRK_KEEP_LAST = 1 };
 
 XRK_API xrk_train_params xrk_train_default_params(void);
-/* Trains on `train`, validating each epoch on `val`; keeps the best epoch; chooses the decision
- * threshold on `val`. validation (may be NULL) receives a new evaluation of the kept model on
+/* Trains on `train`, validating each epoch on `val`; keeps the epoch params.keep names (the last
+ * by default); sets the decision threshold (params.threshold_rule). validation (may be NULL) receives a new evaluation of the kept model on
  * `val`, freed with xrk_evaluation_free; it is set also when XRK_ERR_CANCELLED is returned after
  * at least one finished epoch. params may be NULL. */
 XRK_API xrk_status xrk_classifier_fit(xrk_classifier *model, const xrk_dataset *train, const xrk_dataset *val,
