@@ -53,27 +53,20 @@ torch::Tensor as_tensor(Batch& b) {
   return torch::from_blob(b.images.data(), {b.n, b.channels, b.height, b.width}, torch::kFloat32);
 }
 
-torch::Tensor ResNetClassifier::Impl::forward(const torch::Tensor& batch) const {
-  if (inference == Inference::Exact) return exact_forward(batch);
+torch::Tensor ResNetClassifier::Impl::forward(const torch::Tensor& batch, Inference mode) const {
+  torch::NoGradGuard no_grad;
   // Inside fit() autocast is on; predictions there (validation, the threshold) must come out
   // exactly as they will after training, so autocast stays out of inference.
   c10::impl::ExcludeDispatchKeyGuard no_autocast(c10::DispatchKey::AutocastCPU);
   std::shared_ptr<const InferenceNet> engine;
-  {
+  if (mode == Inference::Fast) {
     std::lock_guard<std::mutex> lock(fast_mutex);
     if (!fast) fast = std::make_shared<const InferenceNet>(net, cpu_has_fast_bf16());
     engine = fast;
   }
-  if (batch.size(0) == 1 && options.image_size < 200) return engine->forward(torch::cat({batch, batch})).slice(0, 0, 1);
-  return engine->forward(batch);
-}
-
-torch::Tensor ResNetClassifier::Impl::exact_forward(const torch::Tensor& batch) const {
-  torch::NoGradGuard no_grad;
-  c10::impl::ExcludeDispatchKeyGuard no_autocast(c10::DispatchKey::AutocastCPU);
-  if (batch.size(0) == 1 && options.image_size < 200)
-    return net->forward(torch::cat({batch, batch})).to(torch::kFloat32).slice(0, 0, 1);
-  return net->forward(batch).to(torch::kFloat32);
+  auto run = [&](const torch::Tensor& x) { return engine ? engine->forward(x) : net->forward(x).to(torch::kFloat32); };
+  if (batch.size(0) == 1 && options.image_size < 200) return run(torch::cat({batch, batch})).slice(0, 0, 1);
+  return run(batch);
 }
 
 void ResNetClassifier::Impl::weights_changed() {
@@ -82,7 +75,7 @@ void ResNetClassifier::Impl::weights_changed() {
 }
 
 torch::Tensor ResNetClassifier::Impl::probabilities(const torch::Tensor& batch) const {
-  return torch::softmax(forward(batch), 1).contiguous();
+  return torch::softmax(forward(batch, inference), 1).contiguous();
 }
 
 Image ResNetClassifier::Impl::prepare(const Image& img, std::size_t index) const {
@@ -326,7 +319,7 @@ std::vector<float> ResNetClassifier::logits(const std::vector<float>& nchw, int 
   if (n < 1 || nchw.size() != static_cast<std::size_t>(n) * c * s * s)
     throw InvalidArgument(fmt::format("logits: {} values do not make {} images of {}x{}x{}", nchw.size(), n, c, s, s));
   const torch::Tensor x = torch::from_blob(const_cast<float*>(nchw.data()), {n, c, s, s}, torch::kFloat32);
-  const torch::Tensor y = impl_->exact_forward(x).contiguous();
+  const torch::Tensor y = impl_->forward(x, Inference::Exact).contiguous();
   return {y.data_ptr<float>(), y.data_ptr<float>() + y.numel()};
 }
 

@@ -28,13 +28,11 @@ struct ResNetClassifier::Impl {
 
   Impl(const std::string& arch, std::vector<std::string> classes, const ClassifierOptions& options);
 
-  /// The network's logits (float32), by the fast path unless `inference` is Exact. A single
-  /// image below 200 px is run as a batch of two: LibTorch 1.13 sends batch-1 convolutions on
-  /// small activations to its slow im2col path instead of oneDNN, which made one 128 px image
-  /// 5x slower than two (bench: 91 vs 18 ms).
-  torch::Tensor forward(const torch::Tensor& batch) const;
-  /// The fp32 training network's logits, whatever `inference` says.
-  torch::Tensor exact_forward(const torch::Tensor& batch) const;
+  /// The network's logits (float32): the fast copy or the exact fp32 network. A single image
+  /// below 200 px is run as a batch of two: LibTorch 1.13 sends batch-1 convolutions on small
+  /// activations to its slow im2col path instead of oneDNN, which made one 128 px image 5x
+  /// slower than two (bench: 91 vs 18 ms).
+  torch::Tensor forward(const torch::Tensor& batch, Inference mode) const;
   /// Drops the fast copy: call after any change of the weights.
   void weights_changed();
   /// Softmax probabilities of an NCHW float batch, in eval mode without gradients.

@@ -40,7 +40,10 @@ InferenceNet::Conv InferenceNet::fold(const torch::nn::Conv2dImpl& conv, const t
   Conv c;
   c.weight = (conv.weight.detach() * scale.view({-1, 1, 1, 1})).contiguous(at::MemoryFormat::ChannelsLast);
   c.bias = shift.contiguous();
-  if (bf16_) c.weight = c.weight.to(torch::kBFloat16).contiguous(at::MemoryFormat::ChannelsLast), c.bias = c.bias.to(torch::kBFloat16);
+  if (bf16_) {
+    c.weight = c.weight.to(torch::kBFloat16).contiguous(at::MemoryFormat::ChannelsLast);
+    c.bias = c.bias.to(torch::kBFloat16);
+  }
   c.stride = (*conv.options.stride())[0];
   c.padding = (*c10::get<torch::ExpandingArray<2>>(conv.options.padding()))[0];
   return c;

@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "choice.hpp"
 #include "xraykit/error.hpp"
 
 namespace xraykit {
@@ -137,10 +138,8 @@ std::string to_string(ThresholdRule rule) {
 }
 
 ThresholdRule parse_threshold_rule(const std::string& text) {
-  for (auto r : {ThresholdRule::Youden, ThresholdRule::Balanced, ThresholdRule::TargetSensitivity})
-    if (to_string(r) == text) return r;
-  throw InvalidArgument(
-      fmt::format("unknown threshold rule '{}' (youden, balanced or target-sensitivity)", text));
+  return parse_choice(text, {ThresholdRule::Youden, ThresholdRule::Balanced, ThresholdRule::TargetSensitivity},
+                      "threshold rule");
 }
 
 }  // namespace xraykit

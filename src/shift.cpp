@@ -140,17 +140,22 @@ std::vector<ShiftResult> shift_benchmark(const ResNetClassifier& model, const Da
                                          const std::vector<ImageShift>& shifts, EvalOptions options) {
   options.threshold = model.threshold();
   const std::string split = options.split;
+  std::vector<Image> originals;
   std::vector<int> labels;
   std::vector<std::string> patients;
-  for (std::size_t i = 0; i < data.size(); ++i) labels.push_back(data.label(i)), patients.push_back(data.patient(i));
+  for (std::size_t i = 0; i < data.size(); ++i) {
+    originals.push_back(data.image(i));
+    labels.push_back(data.label(i));
+    patients.push_back(data.patient(i));
+  }
   DatasetOptions dopt;
   dopt.image_size = data.image_size();
   dopt.channels = data.channels();
   std::vector<ShiftResult> results;
   for (const ImageShift& shift : shifts) {
     std::vector<Image> images;
-    images.reserve(data.size());
-    for (std::size_t i = 0; i < data.size(); ++i) images.push_back(apply_shift(data.image(i), shift));
+    images.reserve(originals.size());
+    for (const Image& img : originals) images.push_back(apply_shift(img, shift));
     const Dataset shifted = Dataset::from_images(images, labels, data.classes(), patients, dopt);
     options.split = split + " + " + shift.name;
     results.push_back({shift, model.evaluate(shifted, options)});

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "batch_loader.hpp"
+#include "choice.hpp"
 #include "classifier_impl.hpp"
 #include "container.hpp"
 #include "rng.hpp"
@@ -174,18 +175,12 @@ std::string to_string(Balance balance) {
 }
 
 Balance parse_balance(const std::string& text) {
-  for (auto b : {Balance::None, Balance::Weights, Balance::Sampler})
-    if (to_string(b) == text) return b;
-  throw InvalidArgument(fmt::format("unknown balance '{}' (weights, sampler or none)", text));
+  return parse_choice(text, {Balance::Weights, Balance::Sampler, Balance::None}, "balance");
 }
 
 std::string to_string(Keep keep) { return keep == Keep::Best ? "best" : "last"; }
 
-Keep parse_keep(const std::string& text) {
-  for (auto k : {Keep::Best, Keep::Last})
-    if (to_string(k) == text) return k;
-  throw InvalidArgument(fmt::format("unknown keep '{}' (best or last)", text));
-}
+Keep parse_keep(const std::string& text) { return parse_choice(text, {Keep::Last, Keep::Best}, "keep"); }
 
 FitResult ResNetClassifier::fit(const Dataset& train, const Dataset& val, const TrainOptions& o,
                                 const ProgressCallback& callback) {
