@@ -23,6 +23,8 @@ try {
   await page.fill("#password", password);
   await page.click("button[type=submit]");
   await page.waitForSelector("#drop");
+  // app.js is deferred: #drop exists before its listeners do; a file chosen earlier is lost.
+  await page.waitForLoadState("domcontentloaded");
 
   await page.setInputFiles("#files", image);
   const heatmap = await page.waitForSelector(".card img.heatmap", { timeout: 60000 }).catch(async (e) => {
