@@ -1,4 +1,4 @@
-// ResNetClassifier: construction, weights in and out, prediction.
+// ResNetClassifier: construction, weights in and out.
 #include "classifier_impl.hpp"
 
 #include <cstdlib>
@@ -11,7 +11,6 @@
 #include <c10/core/impl/LocalDispatchKeySet.h>
 
 #include "torch_pickle.hpp"
-#include "xraykit/augment.hpp"
 #include "xraykit/error.hpp"
 
 namespace xraykit {
@@ -33,7 +32,8 @@ void set_num_threads(int n) {
 
 int num_threads() { return torch::get_num_threads(); }
 
-ResNetClassifier::Impl::Impl(const std::string& arch_, std::vector<std::string> classes_, const ClassifierOptions& options_)
+ResNetClassifier::Impl::Impl(const std::string& arch_, std::vector<std::string> classes_, const ClassifierOptions& options_,
+                             bool initialise)
     : arch(arch_), classes(std::move(classes_)), options(options_) {
   if (classes.size() < 2) throw InvalidArgument(fmt::format("a classifier needs at least two classes, got {}", classes.size()));
   if (options.channels != 1 && options.channels != 3)
@@ -45,7 +45,7 @@ ResNetClassifier::Impl::Impl(const std::string& arch_, std::vector<std::string> 
     if (!std::getenv("OMP_NUM_THREADS")) torch::set_num_threads(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
   });
   torch::manual_seed(options.seed);
-  net = ResNet(depth, options.channels, static_cast<int64_t>(classes.size()));
+  net = ResNet(depth, options.channels, static_cast<int64_t>(classes.size()), initialise);
   net->eval();
 }
 
@@ -65,7 +65,7 @@ torch::Tensor ResNetClassifier::Impl::forward(const torch::Tensor& batch, Infere
     engine = fast;
   }
   auto run = [&](const torch::Tensor& x) { return engine ? engine->forward(x) : net->forward(x).to(torch::kFloat32); };
-  if (batch.size(0) == 1 && options.image_size < 200) return run(torch::cat({batch, batch})).slice(0, 0, 1);
+  if (!engine && batch.size(0) == 1 && options.image_size < 200) return run(torch::cat({batch, batch})).slice(0, 0, 1);
   return run(batch);
 }
 
@@ -279,74 +279,6 @@ void ResNetClassifier::load_state_dict(const std::vector<TensorData>& tensors) {
     state.emplace_back(d.name, torch::from_blob(const_cast<std::uint8_t*>(d.bytes.data()), d.shape, dt).clone());
   }
   impl_->copy_state(state);
-}
-
-Prediction ResNetClassifier::predict(const Image& image, bool tta) const { return predict(std::vector<Image>{image}, tta)[0]; }
-
-Prediction ResNetClassifier::predict_file(const std::string& path, bool tta) const {
-  return predict(load_image(path, decode_options()), tta);
-}
-
-DecodeOptions ResNetClassifier::decode_options() const {
-  DecodeOptions o;
-  o.channels = channels();
-  o.min_side = image_size();
-  return o;
-}
-
-std::vector<Prediction> ResNetClassifier::predict(const std::vector<Image>& images, bool tta) const {
-  if (images.empty()) return {};
-  std::vector<Image> squares;
-  for (std::size_t i = 0; i < images.size(); ++i) squares.push_back(impl_->prepare(images[i], i));
-  torch::Tensor probs = impl_->probabilities(impl_->to_batch(squares));
-  if (tta) {
-    // Four lightly shifted, zoomed and rotated copies at fixed seeds: repeatable.
-    const Augmenter light("light");
-    for (std::uint64_t k = 1; k <= 4; ++k) {
-      std::vector<Image> copies;
-      for (const auto& sq : squares) copies.push_back(light.apply(sq, k));
-      probs = probs + impl_->probabilities(impl_->to_batch(copies));
-    }
-    probs = probs / 5;
-  }
-  std::vector<Prediction> out;
-  for (int64_t i = 0; i < probs.size(0); ++i) out.push_back(impl_->make_prediction(probs[i].contiguous().data_ptr<float>()));
-  return out;
-}
-
-std::vector<float> ResNetClassifier::logits(const std::vector<float>& nchw, int n) const {
-  const int s = image_size(), c = channels();
-  if (n < 1 || nchw.size() != static_cast<std::size_t>(n) * c * s * s)
-    throw InvalidArgument(fmt::format("logits: {} values do not make {} images of {}x{}x{}", nchw.size(), n, c, s, s));
-  const torch::Tensor x = torch::from_blob(const_cast<float*>(nchw.data()), {n, c, s, s}, torch::kFloat32);
-  const torch::Tensor y = impl_->forward(x, Inference::Exact).contiguous();
-  return {y.data_ptr<float>(), y.data_ptr<float>() + y.numel()};
-}
-
-std::vector<std::vector<float>> ResNetClassifier::predict_proba(const Dataset& data, int batch_size) const {
-  if (data.image_size() != image_size() || data.channels() != channels())
-    throw InvalidArgument(fmt::format("dataset images are {}x{}x{}, the model takes {}x{}x{}", data.image_size(),
-                                      data.image_size(), data.channels(), image_size(), image_size(), channels()));
-  std::vector<std::vector<float>> out;
-  const std::size_t k = impl_->classes.size();
-  for (std::size_t begin = 0; begin < data.size(); begin += static_cast<std::size_t>(std::max(1, batch_size))) {
-    std::vector<std::size_t> pos;
-    for (std::size_t i = begin; i < std::min(data.size(), begin + static_cast<std::size_t>(std::max(1, batch_size))); ++i) pos.push_back(i);
-    Batch b = data.batch(pos, normalization());
-    const torch::Tensor p = impl_->probabilities(as_tensor(b));
-    const float* f = p.data_ptr<float>();
-    for (int i = 0; i < b.n; ++i) out.emplace_back(f + i * k, f + (i + 1) * k);
-  }
-  return out;
-}
-
-Evaluation ResNetClassifier::evaluate(const Dataset& data, EvalOptions options) const {
-  if (data.classes() != classes()) throw InvalidArgument("the dataset's classes differ from the model's");
-  if (classes().size() == 2) options.threshold = threshold();
-  Evaluator ev(classes(), options);
-  const auto probs = predict_proba(data);
-  for (std::size_t i = 0; i < data.size(); ++i) ev.add(probs[i], data.label(i), data.patient(i));
-  return ev.evaluate();
 }
 
 std::int64_t resnet_parameter_count(const std::string& arch, int channels, int classes) {

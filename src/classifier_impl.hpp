@@ -26,12 +26,14 @@ struct ResNetClassifier::Impl {
   mutable std::mutex fast_mutex;
   mutable std::shared_ptr<const InferenceNet> fast;
 
-  Impl(const std::string& arch, std::vector<std::string> classes, const ClassifierOptions& options);
+  /// initialise = false when weights are loaded right after (skips torchvision's initialisation).
+  Impl(const std::string& arch, std::vector<std::string> classes, const ClassifierOptions& options, bool initialise = true);
 
-  /// The network's logits (float32): the fast copy or the exact fp32 network. A single image
-  /// below 200 px is run as a batch of two: LibTorch 1.13 sends batch-1 convolutions on small
-  /// activations to its slow im2col path instead of oneDNN, which made one 128 px image 5x
-  /// slower than two (bench: 91 vs 18 ms).
+  /// The network's logits (float32): the fast copy or the exact fp32 network. On the exact
+  /// path a single image below 200 px is run as a batch of two: LibTorch 1.13 sends batch-1
+  /// convolutions on small activations to its slow im2col path instead of oneDNN, which made
+  /// one 128 px image 5x slower than two (bench: 91 vs 18 ms). The fast copy calls oneDNN
+  /// directly and needs no such help (1.7 ms for one 128 px image).
   torch::Tensor forward(const torch::Tensor& batch, Inference mode) const;
   /// Drops the fast copy: call after any change of the weights.
   void weights_changed();
@@ -42,6 +44,8 @@ struct ResNetClassifier::Impl {
   /// Prepared squares to a normalised NCHW batch.
   torch::Tensor to_batch(const std::vector<Image>& squares) const;
   Prediction make_prediction(const float* probs) const;
+  /// Predictions for prepared squares (one forward pass; five with test-time augmentation).
+  std::vector<Prediction> predict_squares(const std::vector<Image>& squares, bool tta) const;
 
   /// name -> tensor (parameters and buffers), torchvision names.
   std::vector<std::pair<std::string, torch::Tensor>> named_state() const;

@@ -4,7 +4,8 @@
 // the wrong kind, and a truncated or damaged file are each told apart. Internal header.
 //
 // Layout (little-endian): "XRAYKIT\0" | u32 version | u32 len, kind | u32 n |
-//   n x (u32 len, name | u64 len, data) | u64 FNV-1a of all preceding bytes.
+//   n x (u32 len, name | u64 len, data) | u64 checksum of all preceding bytes: CRC-32 (zlib)
+//   in version 2, FNV-1a in version 1 (still read).
 #include <cstdint>
 #include <map>
 #include <string>

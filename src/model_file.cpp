@@ -44,7 +44,8 @@ ResNetClassifier ResNetClassifier::load(const std::string& path) {
     o.geometry = j.at("geometry").get<std::string>() == "pad" ? Geometry::Pad : Geometry::Squash;
     o.normalization.mean = j.at("normalization").at("mean").get<std::vector<float>>();
     o.normalization.stddev = j.at("normalization").at("std").get<std::vector<float>>();
-    auto impl = std::make_unique<Impl>(j.at("arch").get<std::string>(), j.at("classes").get<std::vector<std::string>>(), o);
+    auto impl = std::make_unique<Impl>(j.at("arch").get<std::string>(), j.at("classes").get<std::vector<std::string>>(), o,
+                                         /*initialise=*/false);
     impl->threshold = j.at("threshold").get<double>();
     impl->provenance = j.at("provenance").dump();
     impl->load_weights_bytes(s["weights"], path);

@@ -67,7 +67,7 @@ torch::Tensor BlockImpl::forward(torch::Tensor x) {
   return torch::relu(out + identity);
 }
 
-ResNetImpl::ResNetImpl(int depth_, int64_t in_channels, int64_t num_classes) : depth(depth_) {
+ResNetImpl::ResNetImpl(int depth_, int64_t in_channels, int64_t num_classes, bool initialise) : depth(depth_) {
   const Layout l = layout(depth);
   const int64_t expansion = l.bottleneck ? 4 : 1;
   conv1 = register_module("conv1", nn::Conv2d(nn::Conv2dOptions(in_channels, 64, 7).stride(2).padding(3).bias(false)));
@@ -85,6 +85,7 @@ ResNetImpl::ResNetImpl(int depth_, int64_t in_channels, int64_t num_classes) : d
   }
   fc = register_module("fc", nn::Linear(512 * expansion, num_classes));
 
+  if (!initialise) return;
   // torchvision's initialisation.
   for (auto& m : modules(/*include_self=*/false)) {
     if (auto* c = m->as<nn::Conv2d>()) {

@@ -21,7 +21,8 @@ TORCH_MODULE(Block);
 
 struct ResNetImpl : torch::nn::Module {
   /// depth: 18, 34, 50, 101 or 152.
-  ResNetImpl(int depth, int64_t in_channels, int64_t num_classes);
+  /// initialise: torchvision's weight initialisation (skipped when weights are loaded next).
+  ResNetImpl(int depth, int64_t in_channels, int64_t num_classes, bool initialise = true);
 
   /// Output of layer4 (the last convolutional stage), before pooling.
   torch::Tensor features(torch::Tensor x) { return until(x, 4); }

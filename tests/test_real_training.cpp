@@ -76,6 +76,26 @@ TEST_CASE("real data: a small ResNet-18 at 64 px separates pneumonia on unseen p
   CHECK(files == 80);
   CHECK(diff / files < 0.03);
   CHECK(disagree <= 2);
+
+  // Fast inference (folded, oneDNN, bf16 where the CPU has it) on a trained model and real
+  // children: the stated tolerance is a mean probability difference below 0.005 and at most
+  // 1% of labels.
+  std::vector<Image> images;
+  for (std::size_t i = 0; i < s.val.size(); i += 2) images.push_back(s.val.image(i));
+  model.set_inference(Inference::Fast);
+  const auto fast = model.predict(images);
+  model.set_inference(Inference::Exact);
+  const auto exact = model.predict(images);
+  double gap = 0;
+  std::size_t flipped = 0;
+  for (std::size_t i = 0; i < images.size(); ++i) {
+    gap += std::abs(fast[i].probabilities[1] - exact[i].probabilities[1]);
+    flipped += fast[i].label != exact[i].label;
+  }
+  MESSAGE("fast vs exact on " << images.size() << " validation images: mean |dp| " << gap / images.size() << ", "
+                              << flipped << " labels differ");
+  CHECK(gap / images.size() < 0.005);
+  CHECK(flipped <= images.size() / 100);
 }
 
 TEST_CASE("real data: with shuffled training labels the validation AUC stays near chance") {

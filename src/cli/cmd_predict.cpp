@@ -29,7 +29,6 @@ Command add_predict_command(CLI::App& app) {
     std::string model, csv;
     std::vector<std::string> inputs;
     double threshold = -1;
-    int batch = 32;
     bool tta = false;
   };
   auto a = std::make_shared<Args>();
@@ -41,7 +40,6 @@ Command add_predict_command(CLI::App& app) {
   cmd->add_option("INPUTS", a->inputs, "Image files or folders (searched recursively)")->required();
   cmd->add_option("--csv", a->csv, "Also write the results as CSV");
   cmd->add_option("--threshold", a->threshold, "Decision threshold on P(positive class) (default: the model's)");
-  cmd->add_option("--batch", a->batch, "Images per forward pass")->check(CLI::Range(1, 1024))->capture_default_str();
   cmd->add_flag("--tta", a->tta, "Test-time augmentation (5 passes)");
   return [a] {
     ResNetClassifier model = ResNetClassifier::load(a->model);
@@ -68,31 +66,22 @@ Command add_predict_command(CLI::App& app) {
     std::string csv = "path,label";
     for (const auto& c : model.classes()) csv += ",p_" + csv_field(c);
     csv += ",error\n";
-    for (std::size_t begin = 0; begin < files.size(); begin += a->batch) {
-      std::vector<Image> images;
-      std::vector<std::string> names;
-      for (std::size_t i = begin; i < std::min(files.size(), begin + a->batch); ++i) {
-        try {
-          images.push_back(load_image(files[i], model.decode_options()));
-          names.push_back(files[i]);
-        } catch (const Error& e) {
-          fmt::print(stderr, "{}\n", e.what());
-          csv += csv_field(files[i]) + ",," + std::string(model.classes().size(), ',') + csv_field(e.what()) + "\n";
-          ++failed;
-        }
+    model.predict_files(files, a->tta, [&](const FilePrediction& r) {
+      if (!r.ok) {
+        fmt::print(stderr, "{}\n", r.error);
+        csv += csv_field(r.path) + ",," + std::string(model.classes().size(), ',') + csv_field(r.error) + "\n";
+        ++failed;
+        return;
       }
-      const auto preds = model.predict(images, a->tta);
-      for (std::size_t i = 0; i < preds.size(); ++i) {
-        const auto& p = preds[i];
-        if (binary)
-          fmt::print("{}\t{}\tP({})={:.4f}\n", names[i], p.class_name, model.classes()[1], p.probabilities[1]);
-        else
-          fmt::print("{}\t{}\tP={:.4f}\n", names[i], p.class_name, p.probabilities[p.label]);
-        csv += csv_field(names[i]) + "," + csv_field(p.class_name);
-        for (float v : p.probabilities) csv += fmt::format(",{:.6f}", v);
-        csv += ",\n";
-      }
-    }
+      const Prediction& p = r.prediction;
+      if (binary)
+        fmt::print("{}\t{}\tP({})={:.4f}\n", r.path, p.class_name, model.classes()[1], p.probabilities[1]);
+      else
+        fmt::print("{}\t{}\tP={:.4f}\n", r.path, p.class_name, p.probabilities[p.label]);
+      csv += csv_field(r.path) + "," + csv_field(p.class_name);
+      for (float v : p.probabilities) csv += fmt::format(",{:.6f}", v);
+      csv += ",\n";
+    });
     if (!a->csv.empty()) save_text(a->csv, csv);
     if (binary) fmt::print(stderr, "threshold {:.4f} on P({})\n", model.threshold(), model.classes()[1]);
     if (failed) fmt::print(stderr, "{} input(s) could not be classified\n", failed);
