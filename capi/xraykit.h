@@ -158,7 +158,7 @@ typedef struct xrk_train_params {
   uint64_t seed;             /* default 42 */
   const char *checkpoint;    /* NULL = none */
   int32_t resume;            /* non-zero: continue from checkpoint if it exists */
-  int32_t bf16;              /* bfloat16 autocast */
+  int32_t bf16;              /* bfloat16 autocast; default 1 where the CPU has AVX512-BF16 */
   int32_t bootstrap;         /* resamples for the final validation intervals, default 1000 */
   int64_t max_steps_per_epoch; /* 0 = whole epochs */
   xrk_progress_fn progress;  /* may be NULL */

@@ -60,6 +60,9 @@ TrainOptions quick(int epochs) {
   t.bootstrap = 50;
   t.warmup_epochs = 0.5;
   t.keep = Keep::Best;
+  // fp32 whatever the CPU, so these tests behave alike everywhere; bf16 (the default where the
+  // CPU has it, checked below) has its own tests.
+  t.bf16 = false;
   return t;
 }
 
@@ -217,6 +220,10 @@ double distance(const TensorData& a, const TensorData& b) {
 }
 
 }  // namespace
+
+TEST_CASE("bf16 training is the default exactly where the CPU computes bf16 natively") {
+  CHECK(TrainOptions{}.bf16 == cpu_has_fast_bf16());
+}
 
 TEST_CASE("bf16 training tracks fp32 training step by step") {
   // A gentle schedule, so that the loss falls over many steps rather than in two: stale bf16

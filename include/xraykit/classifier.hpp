@@ -28,6 +28,10 @@
 
 namespace xraykit {
 
+/// True where the CPU computes bfloat16 natively (AVX512-BF16): there Fast inference and
+/// training run in bfloat16 by default.
+XRAYKIT_API bool cpu_has_fast_bf16();
+
 struct ClassifierOptions {
   int image_size = 224;
   int channels = 1;
@@ -71,7 +75,7 @@ struct Explanation {
 
 /// How predictions are computed.
 enum class Inference {
-  /// Default: batch-norm folded into the convolutions, channels-last, and bfloat16 on CPUs
+  /// Default: batch-norm folded into the convolutions, oneDNN layouts prepared once, and bfloat16 on CPUs
   /// with AVX512-BF16 (fp32 elsewhere). Probabilities agree with Exact to about 0.01.
   Fast,
   /// The fp32 network as trained, as torchvision computes it (what logits() always uses).
@@ -109,7 +113,10 @@ struct TrainOptions {
   std::uint64_t seed = 42;
   std::string checkpoint;  ///< written atomically after every epoch; empty = none
   bool resume = false;     ///< continue from `checkpoint` if it exists
-  bool bf16 = false;       ///< bfloat16 autocast on the CPU
+  /// bfloat16 autocast (fp32 master weights and loss). On by default where the CPU computes
+  /// bf16 natively (AVX512-BF16): about twice as fast there, and the same accuracy on the
+  /// real data (docs/results.md, R4 against R5); off elsewhere, where it would be slower.
+  bool bf16 = cpu_has_fast_bf16();
   ThresholdRule threshold_rule = ThresholdRule::Balanced;  ///< binary: chosen at the end
   double target_sensitivity = 0.95;
   std::int64_t max_steps_per_epoch = 0;  ///< 0 = whole epochs; else cut epochs short (quick trials)
@@ -239,9 +246,6 @@ class XRAYKIT_API ResNetClassifier {
 XRAYKIT_API void set_num_threads(int n);
 XRAYKIT_API int num_threads();
 
-/// True where the CPU computes bfloat16 natively (AVX512-BF16): there Fast inference and
-/// bf16 training run in bfloat16.
-XRAYKIT_API bool cpu_has_fast_bf16();
 
 /// Number of trainable parameters of an architecture (for auto-selection and docs).
 XRAYKIT_API std::int64_t resnet_parameter_count(const std::string& arch, int channels, int classes);

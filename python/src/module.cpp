@@ -366,7 +366,7 @@ PYBIND11_MODULE(_xraykit, m) {
       .def_property(
           "exact_inference", [](const ResNetClassifier& m) { return m.inference() == Inference::Exact; },
           [](ResNetClassifier& m, bool exact) { m.set_inference(exact ? Inference::Exact : Inference::Fast); },
-          "False (default): fast inference (folded batch-norm, channels-last, bf16 where the CPU has it). "
+          "False (default): fast inference (folded batch-norm, oneDNN layouts, bf16 where the CPU has it). "
           "True: the exact fp32 network.")
       .def_property_readonly("provenance", [](const ResNetClassifier& m) { return json_loads(m.provenance()); })
       .def("describe", &ResNetClassifier::describe)

@@ -42,12 +42,13 @@ Command add_train_command(CLI::App& app) {
     int size = 224, threads = 0, batch = 32, freeze = 0, patience = 0, workers = 1;
     double val = 0.15, lr = 1e-3;
     std::uint64_t seed = 42;
-    bool search = false, bf16 = false, rgb = false;
+    bool search = false, bf16 = false, rgb = false;  // bf16: from TrainOptions below
   };
   auto a = std::make_shared<Args>();
   a->epochs = std::to_string(defaults.epochs);
   a->augment = defaults.augment;
   a->balance = to_string(defaults.balance);
+  a->bf16 = defaults.bf16;
   a->keep = to_string(defaults.keep);
   a->threshold_rule = to_string(defaults.threshold_rule);
   a->batch = defaults.batch_size;
@@ -88,7 +89,8 @@ Command add_train_command(CLI::App& app) {
   cmd->add_option("--seed", a->seed, "Seed of split, initialisation, order and augmentation")->capture_default_str();
   cmd->add_option("--resume", a->resume, "Checkpoint to continue from (default checkpoint: OUTPUT.ckpt)");
   cmd->add_option("--report", a->report, "HTML report to write (default: OUTPUT.html)");
-  cmd->add_flag("--bf16,!--no-bf16", a->bf16, "bfloat16 autocast (about 2x faster on CPUs with AVX512-BF16)");
+  cmd->add_flag("--bf16,!--no-bf16", a->bf16, "bfloat16 autocast (default where the CPU has AVX512-BF16: about 2x faster there)")
+      ->capture_default_str();
   cmd->add_flag("--rgb", a->rgb, "Three input channels instead of grey");
 
   return [a, defaults] {
