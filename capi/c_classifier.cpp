@@ -271,20 +271,10 @@ xrk_status xrk_evaluation_metric(const xrk_evaluation* eval, const char* name, d
     check(eval, "evaluation");
     need(name, "name");
     need(value, "value");
-    const xraykit::Evaluation& e = eval->eval;
-    const std::string n(name);
-    const xraykit::Estimate* est = nullptr;
-    if (n == "accuracy") est = &e.accuracy;
-    else if (n == "balanced_accuracy") est = &e.balanced_accuracy;
-    else if (n == "auc") est = &e.auc;
-    else if (n == "sensitivity") est = &e.per_class.back().sensitivity;
-    else if (n == "specificity") est = &e.per_class.back().specificity;
-    else if (n == "precision") est = &e.per_class.back().precision;
-    else if (n == "f1") est = &e.per_class.back().f1;
-    else throw xrk::Failure{XRK_ERR_INVALID_ARGUMENT, "unknown metric '" + n + "'"};
-    *value = est->value;
-    if (lo) *lo = est->lo;
-    if (hi) *hi = est->hi;
+    const xraykit::Estimate& est = eval->eval.figure(name);
+    *value = est.value;
+    if (lo) *lo = est.lo;
+    if (hi) *hi = est.hi;
   });
 }
 

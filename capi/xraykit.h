@@ -203,8 +203,8 @@ XRK_API xrk_status xrk_classifier_evaluate(const xrk_classifier *model, const xr
 XRK_API void xrk_classifier_free(xrk_classifier *model);
 
 /* ---- Evaluation ---------------------------------------------------------------------- */
-/* name: "accuracy", "balanced_accuracy", "auc", or for the positive (last) class of a binary
- * model "sensitivity", "specificity", "precision", "f1". value, lo, hi: the figure and its 95%
+/* name: "accuracy", "balanced_accuracy", "auc", or for the positive class of a binary model
+ * "sensitivity", "specificity", "precision", "f1" (XRK_ERR_INVALID_ARGUMENT on a multi-class one). value, lo, hi: the figure and its 95%
  * interval (NaN when undefined); lo and hi may be NULL. */
 XRK_API xrk_status xrk_evaluation_metric(const xrk_evaluation *eval, const char *name, double *value, double *lo,
                                          double *hi);

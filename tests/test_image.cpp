@@ -215,3 +215,31 @@ TEST_CASE("PNG round trip through save_png") {
   CHECK(back.pixels == img.pixels);
   CHECK_THROWS_AS(save_png(img, (dir / "no" / "such" / "x.png").string()), IoError);
 }
+
+TEST_CASE("errors about a file carry its path and the reason apart") {
+  TempDir dir;
+  const std::string bad = (dir / "bad.png").string();
+  write_bytes(bad, {0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0});
+  try {
+    load_image(bad);
+    FAIL("a broken PNG decoded");
+  } catch (const ImageError& e) {
+    CHECK(e.path() == bad);
+    CHECK(e.reason().find(bad) == std::string::npos);
+    CHECK(std::string(e.what()) == bad + ": " + e.reason());
+  }
+  const std::string missing = (dir / "none.jpeg").string();
+  try {
+    load_image(missing);
+    FAIL("a missing file loaded");
+  } catch (const IoError& e) {
+    CHECK(e.path() == missing);
+    CHECK(e.reason().rfind("cannot open", 0) == 0);
+  }
+  CHECK(ImageError("not about a file").path().empty());
+  CHECK(ImageError("not about a file").reason() == "not about a file");
+  CHECK(is_image_file("a/B.JPEG"));
+  CHECK(is_image_file("x.png"));
+  CHECK_FALSE(is_image_file("notes.txt"));
+  CHECK_FALSE(is_image_file("jpeg"));
+}

@@ -6,6 +6,7 @@
 
 #include "support.hpp"
 #include "xraykit/classifier.hpp"
+#include "xraykit/model_card.hpp"
 #include "xraykit/error.hpp"
 
 using namespace xraykit;
@@ -102,6 +103,19 @@ TEST_CASE("fit learns the blob task and records its results") {
   CHECK(m.threshold() == doctest::Approx(r.threshold));
   CHECK(m.provenance().find("\"best_epoch\"") != std::string::npos);
   CHECK(m.provenance().find("\"augmentation\":\"none\"") != std::string::npos);
+  // The model card records the run.
+  const ModelCard card = m.card();
+  CHECK(card.trained);
+  CHECK(card.epochs_run == 4);
+  CHECK(card.history.size() == 4);
+  CHECK(card.history[2].val_auc == doctest::Approx(r.history[2].val_auc));
+  CHECK(card.options.batch_size == 16);
+  CHECK(card.options.keep == Keep::Best);
+  REQUIRE(card.validation.has_value());
+  CHECK(card.validation->images == static_cast<std::int64_t>(val.size()));
+  CHECK(card.validation->figures.front().first == "auc");
+  CHECK(card.validation->figures.front().second.value == doctest::Approx(r.validation.auc.value));
+  CHECK(m.describe().find("epochs run") != std::string::npos);
 }
 
 TEST_CASE("the same seed gives the same weights whatever the number of augmentation workers") {

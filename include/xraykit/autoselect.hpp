@@ -44,6 +44,8 @@ struct AutoChoice {
   double expected_seconds = 0;
   std::vector<Throughput> measured;
   std::string reason;  ///< why, in a few sentences
+  double budget_seconds = 0;  ///< the budget it was chosen for
+  bool search = false;        ///< whether a successive-halving search chose among candidates
 };
 
 /// Chooses a configuration for `train`/`val` with the model options and base training

@@ -28,6 +28,8 @@
 
 namespace xraykit {
 
+struct ModelCard;  // xraykit/model_card.hpp
+
 /// True where the CPU computes bfloat16 natively (AVX512-BF16): there Fast inference and
 /// training run in bfloat16 by default.
 XRAYKIT_API bool cpu_has_fast_bf16();
@@ -187,13 +189,16 @@ class XRAYKIT_API ResNetClassifier {
   /// Binary models: P(classes()[1]) >= threshold is called classes()[1].
   double threshold() const;
   void set_threshold(double threshold);
-  /// Training provenance as JSON ("{}" before training).
+  /// Training provenance as JSON ("{}" before training): ModelCard's stored form.
   const std::string& provenance() const;
+  /// InvalidArgument unless `json` reads as a ModelCard's provenance.
   void set_provenance(const std::string& json);
   /// Inference mode of predict*, evaluate and explain's prediction (not saved with the model).
   void set_inference(Inference mode);
   Inference inference() const;
-  /// Human-readable model card.
+  /// What the model is and how it was trained (see model_card.hpp).
+  ModelCard card() const;
+  /// card().to_text(): the human-readable model card.
   std::string describe() const;
 
   /// Any size, grey or colour: converted and resized to the model's input first.

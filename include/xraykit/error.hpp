@@ -10,10 +10,21 @@
 
 namespace xraykit {
 
-/// Base of every xraykit exception.
+/// Base of every xraykit exception. Errors about one file carry its path and the reason
+/// apart (what() is "PATH: REASON"), so that callers listing many files need not cut
+/// messages apart.
 class XRAYKIT_API Error : public std::runtime_error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit Error(const std::string& message) : std::runtime_error(message), reason_(message) {}
+  Error(const std::string& reason, const std::string& path)
+      : std::runtime_error(path + ": " + reason), reason_(reason), path_(path) {}
+  /// What is wrong, without the path (the whole message when there is no path).
+  const std::string& reason() const noexcept { return reason_; }
+  /// The file the error is about; empty when it is not about one file.
+  const std::string& path() const noexcept { return path_; }
+
+ private:
+  std::string reason_, path_;
 };
 
 /// An argument or option is out of range or malformed (bad spec, bad fraction, ...).

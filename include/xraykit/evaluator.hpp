@@ -64,6 +64,10 @@ struct XRAYKIT_API Evaluation {
   std::vector<PrPoint> pr;
 
   std::int64_t count(int truth, int predicted) const { return confusion[truth * classes.size() + predicted]; }
+  /// A figure by name: "accuracy", "balanced_accuracy", "auc", or for binary evaluations the
+  /// positive class's "sensitivity", "specificity", "precision", "f1". InvalidArgument for
+  /// another name, or a per-class name on a multi-class evaluation (see per_class there).
+  const Estimate& figure(const std::string& name) const;
   /// Machine-readable results (stable keys).
   std::string to_json() const;
   /// Terminal table: metrics with intervals and the confusion matrix.
@@ -80,6 +84,12 @@ struct EpochRecord {
   double learning_rate = 0;
   double seconds = 0;
 };
+
+/// An EpochRecord as a JSON object (keys as the field names; a NaN is null) and back: the
+/// one field list the model card, checkpoints and the Python and web shells share.
+/// epoch_record_from_json throws InvalidArgument on a malformed record.
+XRAYKIT_API std::string to_json(const EpochRecord& record);
+XRAYKIT_API EpochRecord epoch_record_from_json(const std::string& json);
 
 class XRAYKIT_API Evaluator {
  public:

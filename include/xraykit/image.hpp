@@ -53,6 +53,10 @@ XRAYKIT_API Image decode_image(const std::uint8_t* bytes, std::size_t size,
 /// Reads a file and decodes it; errors name the path.
 XRAYKIT_API Image load_image(const std::string& path, const DecodeOptions& options = {});
 
+/// Whether a file name has an extension xraykit reads as an image (.jpg, .jpeg, .png, .bmp,
+/// any case): the rule folders are searched by.
+XRAYKIT_API bool is_image_file(const std::string& path);
+
 /// Resamples to width x height. Shrinking averages the exact area each output pixel
 /// covers (no aliasing on a 2,000 px radiograph); enlarging is bilinear.
 XRAYKIT_API Image resize(const Image& src, int width, int height);

@@ -9,6 +9,7 @@
 #include "xraykit/metrics.hpp"
 #include "xraykit/classifier.hpp"
 #include "xraykit/autoselect.hpp"
+#include "xraykit/model_card.hpp"
 #include "xraykit/evaluator.hpp"
 #include "xraykit/shift.hpp"
 #include "xraykit/version.hpp"

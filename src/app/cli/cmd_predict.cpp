@@ -1,0 +1,83 @@
+// `xraykit predict model.xrk IMG|DIR ...`: one line per image, batched internally.
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+
+#include <fmt/format.h>
+
+#include "commands.hpp"
+#include "xraykit/classifier.hpp"
+#include "xraykit/error.hpp"
+#include "xraykit/image.hpp"
+#include "xraykit/io.hpp"
+
+namespace fs = std::filesystem;
+
+namespace xraykit::cli {
+
+Command add_predict_command(CLI::App& app) {
+  struct Args {
+    std::string model, csv;
+    std::vector<std::string> inputs;
+    double threshold = -1;
+    bool tta = false;
+  };
+  auto a = std::make_shared<Args>();
+  auto* cmd = app.add_subcommand("predict", "Classify images with a trained model");
+  cmd->footer("Examples:\n  xraykit predict pneumonia.xrk scan1.jpeg scan2.png\n"
+              "  xraykit predict pneumonia.xrk incoming/ --csv results.csv\n"
+              "Exit status: 0 if every image was classified, 1 if any could not be read.");
+  cmd->add_option("MODEL", a->model, "Model file")->required();
+  cmd->add_option("INPUTS", a->inputs, "Image files or folders (searched recursively)")->required();
+  cmd->add_option("--csv", a->csv, "Also write the results as CSV");
+  cmd->add_option("--threshold", a->threshold, "Decision threshold on P(positive class) (default: the model's)");
+  cmd->add_flag("--tta", a->tta, "Test-time augmentation (5 passes)");
+  return [a] {
+    ResNetClassifier model = ResNetClassifier::load(a->model);
+    if (a->threshold >= 0) model.set_threshold(a->threshold);
+    std::vector<std::string> files;
+    int failed = 0;
+    for (const auto& in : a->inputs) {
+      std::error_code ec;
+      if (fs::is_directory(in, ec)) {
+        std::vector<std::string> found;
+        for (auto it = fs::recursive_directory_iterator(in, fs::directory_options::skip_permission_denied, ec);
+             !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
+          if (it->is_regular_file(ec) && is_image_file(it->path().string())) found.push_back(it->path().string());
+        std::sort(found.begin(), found.end());
+        files.insert(files.end(), found.begin(), found.end());
+      } else if (fs::exists(in, ec)) {
+        files.push_back(in);
+      } else {
+        fmt::print(stderr, "{}: no such file or folder\n", in);
+        ++failed;
+      }
+    }
+    const bool binary = model.classes().size() == 2;
+    std::string csv = "path,label";
+    for (const auto& c : model.classes()) csv += ",p_" + csv_field(c);
+    csv += ",error\n";
+    model.predict_files(files, a->tta, [&](const FilePrediction& r) {
+      if (!r.ok) {
+        fmt::print(stderr, "{}\n", r.error);
+        csv += csv_field(r.path) + ",," + std::string(model.classes().size(), ',') + csv_field(r.error) + "\n";
+        ++failed;
+        return;
+      }
+      const Prediction& p = r.prediction;
+      if (binary)
+        fmt::print("{}\t{}\tP({})={:.4f}\n", r.path, p.class_name, model.classes()[1], p.probabilities[1]);
+      else
+        fmt::print("{}\t{}\tP={:.4f}\n", r.path, p.class_name, p.probabilities[p.label]);
+      csv += csv_field(r.path) + "," + csv_field(p.class_name);
+      for (float v : p.probabilities) csv += fmt::format(",{:.6f}", v);
+      csv += ",\n";
+    });
+    if (!a->csv.empty()) save_text(a->csv, csv);
+    if (binary) fmt::print(stderr, "threshold {:.4f} on P({})\n", model.threshold(), model.classes()[1]);
+    if (failed) fmt::print(stderr, "{} input(s) could not be classified\n", failed);
+    return failed ? 1 : 0;
+  };
+}
+
+}  // namespace xraykit::cli

@@ -1,0 +1,68 @@
+// `xraykit serve model.xrk`: the password-protected web app and JSON API.
+#include <cstdlib>
+#include <fstream>
+
+#include <fmt/format.h>
+
+#include "app/web/server.hpp"
+#include "commands.hpp"
+#include "xraykit/classifier.hpp"
+#include "xraykit/error.hpp"
+
+namespace xraykit::cli {
+
+Command add_serve_command(CLI::App& app) {
+  struct Args {
+    std::string model, host = "127.0.0.1", password_file;
+    int port = 8080, workers = 2, queue = 16, max_files = 16;
+    double max_body_mb = 32;
+    std::int64_t max_pixels = 40'000'000;
+  };
+  auto a = std::make_shared<Args>();
+  auto* cmd = app.add_subcommand("serve", "Serve a model as a password-protected web page and JSON API");
+  cmd->footer(
+      "Examples:\n"
+      "  XRAYKIT_PASSWORD=... xraykit serve pneumonia.xrk\n"
+      "  xraykit serve pneumonia.xrk --password-file /etc/xraykit/password --host 0.0.0.0 --port 8443\n"
+      "The password is never taken on the command line (it would show in the process list).\n"
+      "API: curl -H \"Authorization: Bearer $XRAYKIT_PASSWORD\" -F files=@scan.jpeg http://127.0.0.1:8080/api/predict");
+  cmd->add_option("MODEL", a->model, "Model file")->required();
+  cmd->add_option("--host", a->host, "Address to bind (loopback unless you mean otherwise)")->capture_default_str();
+  cmd->add_option("--port", a->port, "Port (0 = any free port)")->check(CLI::Range(0, 65535))->capture_default_str();
+  cmd->add_option("--password-file", a->password_file, "File whose first line is the password (else $XRAYKIT_PASSWORD)");
+  cmd->add_option("--workers", a->workers, "Predictions at once")->check(CLI::Range(1, 64))->capture_default_str();
+  cmd->add_option("--queue", a->queue, "Predictions waiting before 503")->check(CLI::Range(0, 4096))->capture_default_str();
+  cmd->add_option("--max-files", a->max_files, "Images per request")->check(CLI::Range(1, 1024))->capture_default_str();
+  cmd->add_option("--max-body-mb", a->max_body_mb, "Request body limit in MiB")->capture_default_str();
+  cmd->add_option("--max-pixels", a->max_pixels, "Pixels per image")->capture_default_str();
+  return [a] {
+    web::block_shutdown_signals();  // before the model load starts Torch's threads
+    web::ServeOptions o;
+    if (!a->password_file.empty()) {
+      std::ifstream f(a->password_file);
+      if (!f) throw IoError(fmt::format("{}: cannot read the password file", a->password_file));
+      std::getline(f, o.password);
+      if (!o.password.empty() && o.password.back() == '\r') o.password.pop_back();
+      if (o.password.empty()) throw InvalidArgument(fmt::format("{}: the password file's first line is empty", a->password_file));
+    } else if (const char* env = std::getenv("XRAYKIT_PASSWORD"); env && *env) {
+      o.password = env;
+    } else {
+      throw InvalidArgument("no password: use --password-file FILE or set XRAYKIT_PASSWORD");
+    }
+    const ResNetClassifier model = ResNetClassifier::load(a->model);
+    o.host = a->host;
+    o.port = a->port;
+    o.workers = a->workers;
+    o.queue = a->queue;
+    o.max_files = a->max_files;
+    o.max_body = static_cast<std::size_t>(a->max_body_mb * 1024 * 1024);
+    o.max_pixels = a->max_pixels;
+    o.on_listening = [&](int port) {
+      fmt::print("xraykit serve: {} on http://{}:{}/ (Ctrl-C to stop)\n", a->model, a->host, port);
+      std::fflush(stdout);
+    };
+    return web::serve(model, o);
+  };
+}
+
+}  // namespace xraykit::cli

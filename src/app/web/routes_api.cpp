@@ -1,0 +1,107 @@
+// The JSON API: what the model is, and predictions for uploaded images.
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "codec.hpp"
+#include "routes.hpp"
+#include "xraykit/error.hpp"
+
+namespace xraykit::web {
+
+using nlohmann::json;
+
+namespace {
+
+struct Upload {
+  std::string name;
+  const std::string* bytes;
+};
+
+// Multipart parts with a file name are images; parts without one are form fields (a
+// client's `heatmap=1`), never decoded. A non-multipart body is one raw image.
+std::vector<Upload> uploads_of(const httplib::Request& req) {
+  std::vector<Upload> uploads;
+  if (req.is_multipart_form_data()) {
+    for (const auto& [field, part] : req.files)
+      if (!part.filename.empty()) uploads.push_back({part.filename, &part.content});
+  } else if (!req.body.empty()) {
+    uploads.push_back({req.has_param("name") ? req.get_param_value("name") : "upload", &req.body});
+  }
+  return uploads;
+}
+
+bool wants_heatmaps(const httplib::Request& req) {
+  if (req.has_param("heatmap")) return req.get_param_value("heatmap") != "0";
+  const auto field = req.files.find("heatmap");
+  return field != req.files.end() && field->second.filename.empty() && field->second.content != "0";
+}
+
+void model_info(const App& app, httplib::Response& res) {
+  const ResNetClassifier& m = app.model;
+  const json j = {{"arch", m.arch()},
+                  {"classes", m.classes()},
+                  {"image_size", m.image_size()},
+                  {"channels", m.channels()},
+                  {"threshold", m.threshold()},
+                  {"provenance", json::parse(m.provenance())},
+                  {"intended_use", "decision support for trained staff; not a diagnosis"}};
+  res.set_content(j.dump(), "application/json");
+}
+
+void predict(App& app, const httplib::Request& req, httplib::Response& res) {
+  const ResNetClassifier& m = app.model;
+  const std::vector<Upload> uploads = uploads_of(req);
+  if (uploads.empty()) return json_error(res, 400, "no image in the request (multipart files or a raw image body)");
+  if (static_cast<int>(uploads.size()) > app.options.max_files)
+    return json_error(res, 400, fmt::format("{} files in one request; the limit is {}", uploads.size(), app.options.max_files));
+  // Admission before decoding: decoded pixels are what costs memory.
+  const auto ticket = app.gate.enter();
+  if (!ticket) {
+    res.set_header("Retry-After", "1");
+    return json_error(res, 503, "busy: too many predictions waiting; retry shortly");
+  }
+  DecodeOptions decode = m.decode_options();
+  decode.max_pixels = app.options.max_pixels;
+  std::vector<Image> images;
+  for (const auto& u : uploads) {
+    try {
+      images.push_back(decode_image(reinterpret_cast<const std::uint8_t*>(u.bytes->data()), u.bytes->size(), decode));
+    } catch (const ImageError& e) {
+      return json_error(res, 400, fmt::format("{}: {}", u.name, e.reason()), u.name);
+    }
+  }
+  const bool binary = m.classes().size() == 2;
+  const bool heatmaps = wants_heatmaps(req);
+  const auto preds = m.predict(images);
+  json results = json::array();
+  for (std::size_t i = 0; i < preds.size(); ++i) {
+    json probs;
+    for (std::size_t c = 0; c < m.classes().size(); ++c) probs[m.classes()[c]] = preds[i].probabilities[c];
+    json r = {{"file", uploads[i].name}, {"label", preds[i].class_name}, {"probabilities", probs}};
+    if (binary) r["positive_probability"] = preds[i].probabilities[1];
+    if (heatmaps) r["heatmap_png"] = "data:image/png;base64," + base64_encode(m.explain(images[i], preds[i].label).overlay_png);
+    results.push_back(r);
+  }
+  res.set_content(json({{"model", m.arch()},
+                        {"threshold", m.threshold()},
+                        {"positive_class", binary ? m.classes()[1] : ""},
+                        {"results", results}})
+                      .dump(),
+                  "application/json");
+}
+
+}  // namespace
+
+void json_error(httplib::Response& res, int status, const std::string& message, const std::string& file) {
+  json j = {{"error", message}};
+  if (!file.empty()) j["file"] = file;
+  res.status = status;
+  res.set_content(j.dump(), "application/json");
+}
+
+void add_api_routes(httplib::Server& server, App& app) {
+  server.Get("/api/model", [&app](const httplib::Request&, httplib::Response& res) { model_info(app, res); });
+  server.Post("/api/predict", [&app](const httplib::Request& req, httplib::Response& res) { predict(app, req, res); });
+}
+
+}  // namespace xraykit::web

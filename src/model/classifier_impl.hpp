@@ -1,0 +1,69 @@
+#pragma once
+// The state behind ResNetClassifier, shared by the files that implement it. Internal.
+#include <torch/torch.h>
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "model/inference_net.hpp"
+#include "model/resnet.hpp"
+#include "xraykit/classifier.hpp"
+
+namespace xraykit {
+
+/// Named tensors in torchvision's order (parameters, then buffers, module by module).
+using NamedTensors = std::vector<std::pair<std::string, torch::Tensor>>;
+
+/// Named tensors as LibTorch pickle bytes (a dict of tensors), the form model files and
+/// checkpoints store, and back. tensors_from_bytes throws ModelError naming `origin` for
+/// bytes that are not such a dict.
+std::vector<std::uint8_t> tensors_to_bytes(const NamedTensors& tensors);
+NamedTensors tensors_from_bytes(const std::vector<std::uint8_t>& bytes, const std::string& origin);
+
+struct ResNetClassifier::Impl {
+  std::string arch;
+  std::vector<std::string> classes;
+  ClassifierOptions options;
+  double threshold = 0.5;
+  std::string provenance = "{}";
+  mutable ResNet net{nullptr};  // forward() is not const in LibTorch; eval-mode inference does not mutate it
+  Inference inference = Inference::Fast;
+
+  // The fast inference copy of `net`, built on first use after the weights last changed.
+  mutable std::mutex fast_mutex;
+  mutable std::shared_ptr<const InferenceNet> fast;
+
+  /// initialise = false when weights are loaded right after (skips torchvision's initialisation).
+  Impl(const std::string& arch, std::vector<std::string> classes, const ClassifierOptions& options, bool initialise = true);
+
+  /// The network's logits (float32): the fast copy or the exact fp32 network. On the exact
+  /// path a single image below 200 px is run as a batch of two: LibTorch 1.13 sends batch-1
+  /// convolutions on small activations to its slow im2col path instead of oneDNN, which made
+  /// one 128 px image 5x slower than two (bench: 91 vs 18 ms). The fast copy calls oneDNN
+  /// directly and needs no such help (1.7 ms for one 128 px image).
+  torch::Tensor forward(const torch::Tensor& batch, Inference mode) const;
+  /// Drops the fast copy: call after any change of the weights.
+  void weights_changed();
+  /// Softmax probabilities of an NCHW float batch, in eval mode without gradients.
+  torch::Tensor probabilities(const torch::Tensor& batch) const;
+  /// Any image (1 or 3 channels, any size) as this model's square uint8 input.
+  Image prepare(const Image& image, std::size_t index) const;
+  /// Prepared squares to a normalised NCHW batch.
+  torch::Tensor to_batch(const std::vector<Image>& squares) const;
+  Prediction make_prediction(const float* probs) const;
+  /// Predictions for prepared squares (one forward pass; five with test-time augmentation).
+  std::vector<Prediction> predict_squares(const std::vector<Image>& squares, bool tta) const;
+
+  /// name -> tensor (parameters and buffers), torchvision names.
+  NamedTensors named_state() const;
+  void copy_state(const NamedTensors& state);
+  std::vector<std::uint8_t> weights_bytes() const;
+  void load_weights_bytes(const std::vector<std::uint8_t>& bytes, const std::string& origin);
+};
+
+/// Tensor view of a Batch's floats (no copy; valid while the batch lives).
+torch::Tensor as_tensor(Batch& batch);
+
+}  // namespace xraykit

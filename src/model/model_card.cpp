@@ -1,0 +1,220 @@
+// ModelCard: the provenance's JSON form and the card's text and HTML renderings.
+#include "xraykit/model_card.hpp"
+
+#include <cmath>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "eval/json_codec.hpp"
+#include "util/html.hpp"
+#include "xraykit/error.hpp"
+
+namespace xraykit {
+
+using nlohmann::json;
+
+namespace {
+
+json options_json(const TrainOptions& o) {
+  return {{"epochs", o.epochs},
+          {"batch_size", o.batch_size},
+          {"optimizer", o.optimizer},
+          {"learning_rate", o.learning_rate},
+          {"weight_decay", o.weight_decay},
+          {"warmup_epochs", o.warmup_epochs},
+          {"label_smoothing", o.label_smoothing},
+          {"balance", to_string(o.balance)},
+          {"freeze_epochs", o.freeze_epochs},
+          {"patience", o.patience},
+          {"keep", to_string(o.keep)},
+          {"bf16", o.bf16},
+          {"seed", o.seed},
+          {"threshold_rule", to_string(o.threshold_rule)},
+          {"target_sensitivity", o.target_sensitivity}};
+}
+
+// Reads what is there: files from earlier versions lack some options.
+TrainOptions options_from(const json& j) {
+  TrainOptions o;
+  auto read = [&](const char* key, auto& field) {
+    if (j.contains(key)) field = j.at(key).get<std::decay_t<decltype(field)>>();
+  };
+  read("epochs", o.epochs);
+  read("batch_size", o.batch_size);
+  read("optimizer", o.optimizer);
+  read("learning_rate", o.learning_rate);
+  read("weight_decay", o.weight_decay);
+  read("warmup_epochs", o.warmup_epochs);
+  read("label_smoothing", o.label_smoothing);
+  read("freeze_epochs", o.freeze_epochs);
+  read("patience", o.patience);
+  read("bf16", o.bf16);
+  read("seed", o.seed);
+  read("target_sensitivity", o.target_sensitivity);
+  if (j.contains("balance")) o.balance = parse_balance(j.at("balance").get<std::string>());
+  if (j.contains("keep")) o.keep = parse_keep(j.at("keep").get<std::string>());
+  if (j.contains("threshold_rule")) o.threshold_rule = parse_threshold_rule(j.at("threshold_rule").get<std::string>());
+  return o;
+}
+
+json validation_json(const ValidationFigures& v) {
+  json j = {{"split", v.split}, {"images", v.images}, {"patients", v.patients}, {"threshold", v.threshold}};
+  for (const auto& [name, e] : v.figures) j[name] = estimate_to_json(e);
+  return j;
+}
+
+ValidationFigures validation_from(const json& j) {
+  ValidationFigures v;
+  v.split = j.value("split", "");
+  v.images = j.value("images", std::int64_t{0});
+  v.patients = j.value("patients", std::int64_t{0});
+  v.threshold = j.value("threshold", 0.5);
+  for (const char* name : {"auc", "accuracy", "balanced_accuracy", "sensitivity", "specificity", "precision"})
+    if (j.contains(name)) v.figures.emplace_back(name, estimate_from_json(j.at(name)));
+  return v;
+}
+
+json auto_select_json(const AutoChoice& c) {
+  json j = {{"arch", c.arch},     {"epochs", c.epochs},
+            {"augment", c.augment}, {"reason", c.reason},
+            {"budget_seconds", c.budget_seconds}, {"search", c.search},
+            {"expected_seconds", c.expected_seconds}};
+  for (const auto& m : c.measured) j["measured_images_per_second"][m.arch] = m.images_per_second;
+  return j;
+}
+
+AutoChoice auto_select_from(const json& j) {
+  AutoChoice c;
+  c.arch = j.value("arch", "");
+  c.epochs = j.value("epochs", 0);
+  c.augment = j.value("augment", "");
+  c.reason = j.value("reason", "");
+  c.budget_seconds = j.value("budget_seconds", 0.0);
+  c.search = j.value("search", false);
+  c.expected_seconds = j.value("expected_seconds", 0.0);
+  if (j.contains("measured_images_per_second"))
+    for (const auto& [arch, rate] : j.at("measured_images_per_second").items()) c.measured.push_back({arch, rate.get<double>()});
+  return c;
+}
+
+std::string estimate_text(const Estimate& e) {
+  if (!std::isfinite(e.value)) return "n/a";
+  return fmt::format("{:.3f} ({:.3f}-{:.3f})", e.value, e.lo, e.hi);
+}
+
+}  // namespace
+
+ValidationFigures ValidationFigures::from(const Evaluation& e) {
+  ValidationFigures v;
+  v.split = e.split;
+  v.images = e.images;
+  v.patients = e.patients;
+  v.threshold = e.threshold;
+  for (const char* name : {"auc", "accuracy", "balanced_accuracy"}) v.figures.emplace_back(name, e.figure(name));
+  if (e.classes.size() == 2)
+    for (const char* name : {"sensitivity", "specificity", "precision"}) v.figures.emplace_back(name, e.figure(name));
+  return v;
+}
+
+std::string ModelCard::provenance_json() const {
+  if (!trained) return auto_select ? json{{"auto_select", auto_select_json(*auto_select)}}.dump() : "{}";
+  json history_j = json::array();
+  for (const auto& e : history) history_j.push_back(epoch_to_json(e));
+  json j = {{"library_version", library_version},
+            {"data", {{"train", train_data}, {"validation", validation_data}}},
+            {"augmentation", augmentation},
+            {"options", options_json(options)},
+            {"epochs_run", epochs_run},
+            {"best_epoch", best_epoch},
+            {"kept_epoch", kept_epoch},
+            {"stopped_early", stopped_early},
+            {"cancelled", cancelled},
+            {"history", history_j}};
+  if (validation) j["validation"] = validation_json(*validation);
+  if (auto_select) j["auto_select"] = auto_select_json(*auto_select);
+  return j.dump();
+}
+
+void ModelCard::parse_provenance(const std::string& text) {
+  try {
+    const json j = json::parse(text);
+    if (!j.is_object()) throw InvalidArgument("provenance must be a JSON object");
+    trained = j.contains("options");
+    library_version = j.value("library_version", "");
+    if (j.contains("data")) {
+      train_data = j.at("data").value("train", "");
+      validation_data = j.at("data").value("validation", "");
+    }
+    augmentation = j.value("augmentation", "");
+    options = j.contains("options") ? options_from(j.at("options")) : TrainOptions{};
+    epochs_run = j.value("epochs_run", 0);
+    best_epoch = j.value("best_epoch", 0);
+    kept_epoch = j.value("kept_epoch", 0);
+    stopped_early = j.value("stopped_early", false);
+    cancelled = j.value("cancelled", false);
+    history.clear();
+    if (j.contains("history"))
+      for (const auto& e : j.at("history")) history.push_back(epoch_from_json(e));
+    validation.reset();
+    if (j.contains("validation")) validation = validation_from(j.at("validation"));
+    auto_select.reset();
+    if (j.contains("auto_select")) auto_select = auto_select_from(j.at("auto_select"));
+  } catch (const json::exception& e) {
+    throw InvalidArgument(fmt::format("malformed provenance ({})", e.what()));
+  }
+}
+
+std::string ModelCard::to_text() const {
+  std::string out = fmt::format("architecture  {} ({:.1f} M parameters)\n", arch, parameters / 1e6);
+  out += fmt::format("classes       {}\n", fmt::join(classes, ", "));
+  out += fmt::format("input         {}x{}, {} channel(s), {}\n", image_size, image_size, channels,
+                     geometry == Geometry::Squash ? "squashed" : "padded");
+  out += fmt::format("normalisation mean {}, std {}\n", fmt::join(normalization.mean, "/"), fmt::join(normalization.stddev, "/"));
+  if (classes.size() == 2) out += fmt::format("threshold     {:.4f} on P({})\n", threshold, classes[1]);
+  if (validation) {
+    out += fmt::format("validation    {} split, {} images, {} patients\n", validation->split, validation->images, validation->patients);
+    for (const auto& [name, e] : validation->figures) out += fmt::format("  {:<18} {}\n", name, estimate_text(e));
+  }
+  if (trained) {
+    out += fmt::format("training      {} epochs run (best {}, kept {}), augmentation '{}', seed {}\n", epochs_run, best_epoch,
+                       kept_epoch, augmentation, options.seed);
+    out += fmt::format("data          {}\n", train_data);
+    out += fmt::format("library       xraykit {}\n", library_version);
+  }
+  if (auto_select) out += fmt::format("auto-select   {}\n", auto_select->reason);
+  out += "intended use  decision support for trained staff; not a diagnosis\n";
+  return out;
+}
+
+std::string ModelCard::to_html() const {
+  std::string rows;
+  auto row = [&](const std::string& k, const std::string& v) { rows += "<tr><th>" + k + "</th><td>" + v + "</td></tr>"; };
+  row("Architecture", escape_html(fmt::format("{} ({:.1f} M parameters)", arch, parameters / 1e6)));
+  row("Classes", escape_html(fmt::format("{}", fmt::join(classes, ", "))));
+  row("Input", fmt::format("{}×{} pixels, {} channel(s)", image_size, image_size, channels));
+  if (classes.size() == 2) row("Decision threshold", fmt::format("{:.4f} on P({})", threshold, escape_html(classes[1])));
+  if (trained) {
+    row("Training data", escape_html(train_data));
+    row("Training", escape_html(fmt::format("{} epochs run, augmentation '{}', seed {}, xraykit {}", epochs_run, augmentation,
+                                            options.seed, library_version)));
+  }
+  if (auto_select) row("Auto-select", escape_html(auto_select->reason));
+  std::string metrics = "<p>No validation metrics recorded in this model.</p>";
+  if (validation) {
+    metrics = fmt::format(
+        "<p>Measured on the <b>{}</b> split: {} images from {} patients. 95% intervals resample patients.</p><table>",
+        escape_html(validation->split), validation->images, validation->patients);
+    for (const auto& [name, e] : validation->figures) {
+      if (!std::isfinite(e.value)) continue;
+      metrics += fmt::format("<tr><th>{}</th><td>{:.3f} ({:.3f} – {:.3f})</td></tr>", escape_html(name), e.value, e.lo, e.hi);
+    }
+    metrics += "</table>";
+  }
+  return "<table>" + rows + "</table><h2>Validation</h2>" + metrics +
+         "<h2>Intended use</h2><p class=notice>Decision support for trained clinical staff reading pediatric chest "
+         "radiographs. Not a diagnosis, and not validated for adults, other views or other hospitals' equipment: "
+         "figures hold for data like the validation split above.</p>";
+}
+
+}  // namespace xraykit

@@ -1,0 +1,60 @@
+// The model file: a container with a JSON description and the weights.
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "model/classifier_impl.hpp"
+#include "model/container.hpp"
+#include "xraykit/error.hpp"
+#include "xraykit/version.hpp"
+
+namespace xraykit {
+
+using nlohmann::json;
+
+namespace {
+
+json meta_json(const ResNetClassifier::Impl& m) {
+  return {{"arch", m.arch},
+          {"classes", m.classes},
+          {"image_size", m.options.image_size},
+          {"channels", m.options.channels},
+          {"geometry", m.options.geometry == Geometry::Squash ? "squash" : "pad"},
+          {"normalization", {{"mean", m.options.normalization.mean}, {"std", m.options.normalization.stddev}}},
+          {"threshold", m.threshold},
+          {"provenance", json::parse(m.provenance)},
+          {"library_version", XRAYKIT_VERSION_STRING}};
+}
+
+}  // namespace
+
+void ResNetClassifier::save(const std::string& path) const {
+  const std::string meta = meta_json(*impl_).dump(2);
+  write_container(path, "model", {{"meta.json", {meta.begin(), meta.end()}}, {"weights", impl_->weights_bytes()}});
+}
+
+ResNetClassifier ResNetClassifier::load(const std::string& path) {
+  Sections s = read_container(path, "model");
+  if (!s.count("meta.json") || !s.count("weights")) throw ModelError(fmt::format("{}: model file lacks its {}", path,
+                                                                                 s.count("weights") ? "description" : "weights"));
+  try {
+    const json j = json::parse(s["meta.json"].begin(), s["meta.json"].end());
+    ClassifierOptions o;
+    o.image_size = j.at("image_size").get<int>();
+    o.channels = j.at("channels").get<int>();
+    o.geometry = j.at("geometry").get<std::string>() == "pad" ? Geometry::Pad : Geometry::Squash;
+    o.normalization.mean = j.at("normalization").at("mean").get<std::vector<float>>();
+    o.normalization.stddev = j.at("normalization").at("std").get<std::vector<float>>();
+    auto impl = std::make_unique<Impl>(j.at("arch").get<std::string>(), j.at("classes").get<std::vector<std::string>>(), o,
+                                         /*initialise=*/false);
+    impl->threshold = j.at("threshold").get<double>();
+    impl->provenance = j.at("provenance").dump();
+    impl->load_weights_bytes(s["weights"], path);
+    return ResNetClassifier(std::move(impl));
+  } catch (const json::exception& e) {
+    throw ModelError(fmt::format("{}: malformed model description ({})", path, e.what()));
+  } catch (const InvalidArgument& e) {
+    throw ModelError(fmt::format("{}: {}", path, e.what()));
+  }
+}
+
+}  // namespace xraykit

@@ -1,0 +1,278 @@
+#include "model/torch_pickle.hpp"
+
+#include <caffe2/serialize/inline_container.h>
+
+#include <cstring>
+#include <map>
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "xraykit/error.hpp"
+
+namespace xraykit {
+namespace {
+
+struct Obj;
+using ObjPtr = std::shared_ptr<Obj>;
+
+struct Obj {
+  enum Kind { None, Bool, Int, Float, Str, Tuple, List, Dict, Global, Storage, Tensor, Other, Mark } kind = None;
+  std::int64_t i = 0;
+  double f = 0;
+  std::string s;  // string value, or "module.name" of a global / other object
+  std::vector<ObjPtr> items;
+  std::vector<std::pair<ObjPtr, ObjPtr>> dict;
+  torch::Tensor tensor;  // Storage: flat storage; Tensor: the tensor
+};
+
+ObjPtr make(Obj::Kind k) {
+  auto o = std::make_shared<Obj>();
+  o->kind = k;
+  return o;
+}
+
+torch::Dtype storage_dtype(const std::string& name) {
+  static const std::map<std::string, torch::Dtype> types = {
+      {"torch.FloatStorage", torch::kFloat32}, {"torch.DoubleStorage", torch::kFloat64},
+      {"torch.HalfStorage", torch::kFloat16},  {"torch.BFloat16Storage", torch::kBFloat16},
+      {"torch.LongStorage", torch::kInt64},    {"torch.IntStorage", torch::kInt32},
+      {"torch.ShortStorage", torch::kInt16},   {"torch.CharStorage", torch::kInt8},
+      {"torch.ByteStorage", torch::kUInt8},    {"torch.BoolStorage", torch::kBool}};
+  const auto it = types.find(name);
+  if (it == types.end()) throw ModelError(fmt::format("unsupported tensor storage type '{}'", name));
+  return it->second;
+}
+
+class Unpickler {
+ public:
+  Unpickler(const std::uint8_t* data, std::size_t size, caffe2::serialize::PyTorchStreamReader& zip)
+      : p_(data), end_(data + size), zip_(zip) {}
+
+  ObjPtr run() {
+    for (;;) {
+      const std::uint8_t op = byte();
+      switch (op) {
+        case 0x80: byte(); break;                     // PROTO
+        case 0x95: take(8); break;                    // FRAME
+        case '.': return pop();                       // STOP
+        case '(': push(make(Obj::Mark)); break;       // MARK
+        case 'N': push(make(Obj::None)); break;
+        case 0x88: case 0x89: { auto o = make(Obj::Bool); o->i = op == 0x88; push(o); break; }
+        case 'K': push_int(byte()); break;            // BININT1
+        case 'M': push_int(le(2)); break;             // BININT2
+        case 'J': push_int(static_cast<std::int32_t>(le(4))); break;  // BININT
+        case 0x8a: {                                  // LONG1
+          const std::size_t n = byte();
+          if (n > 8) throw bad("integer too long");
+          std::uint64_t v = n ? le(n) : 0;
+          if (n && n < 8 && (v >> (8 * n - 1)) & 1) v |= ~0ULL << (8 * n);  // sign-extend
+          push_int(static_cast<std::int64_t>(v));
+          break;
+        }
+        case 'G': {                                   // BINFLOAT, big-endian
+          std::uint64_t bits = 0;
+          for (const std::uint8_t* b = take(8), *e = b + 8; b < e; ++b) bits = (bits << 8) | *b;
+          auto o = make(Obj::Float);
+          std::memcpy(&o->f, &bits, 8);
+          push(o);
+          break;
+        }
+        case 'X': push_str(le(4)); break;             // BINUNICODE
+        case 0x8c: push_str(byte()); break;           // SHORT_BINUNICODE
+        case 'U': push_str(byte()); break;            // SHORT_BINSTRING
+        case 'T': push_str(le(4)); break;             // BINSTRING
+        case 'C': push_str(byte()); break;            // SHORT_BINBYTES
+        case 'B': push_str(le(4)); break;             // BINBYTES
+        case ')': push(make(Obj::Tuple)); break;
+        case '}': push(make(Obj::Dict)); break;
+        case ']': push(make(Obj::List)); break;
+        case 't': { auto o = make(Obj::Tuple); o->items = pop_to_mark(); push(o); break; }
+        case 0x85: case 0x86: case 0x87: {            // TUPLE1..3
+          auto o = make(Obj::Tuple);
+          o->items.resize(op - 0x84);
+          for (auto it = o->items.rbegin(); it != o->items.rend(); ++it) *it = pop();
+          push(o);
+          break;
+        }
+        case 'c': {                                   // GLOBAL
+          auto o = make(Obj::Global);
+          o->s = line();
+          o->s += "." + line();
+          push(o);
+          break;
+        }
+        case 0x93: {                                  // STACK_GLOBAL
+          auto name = pop(), module = pop();
+          auto o = make(Obj::Global);
+          o->s = module->s + "." + name->s;
+          push(o);
+          break;
+        }
+        case 'q': memo_[byte()] = top(); break;       // BINPUT
+        case 'r': memo_[le(4)] = top(); break;        // LONG_BINPUT
+        case 0x94: memo_[memo_.size()] = top(); break;  // MEMOIZE
+        case 'h': push(memo(byte())); break;          // BINGET
+        case 'j': push(memo(le(4))); break;           // LONG_BINGET
+        case 's': { auto v = pop(), k = pop(); dict(top())->dict.emplace_back(k, v); break; }
+        case 'u': {
+          auto items = pop_to_mark();
+          if (items.size() % 2) throw bad("odd SETITEMS");
+          auto d = dict(top());
+          for (std::size_t k = 0; k < items.size(); k += 2) d->dict.emplace_back(items[k], items[k + 1]);
+          break;
+        }
+        case 'a': { auto v = pop(); top()->items.push_back(v); break; }
+        case 'e': { auto items = pop_to_mark(); auto l = top(); l->items.insert(l->items.end(), items.begin(), items.end()); break; }
+        case 'b': pop(); break;                       // BUILD: state (e.g. _metadata) is not needed
+        case 'Q': push(storage(pop())); break;        // BINPERSID
+        case 'R': { auto args = pop(), fn = pop(); push(reduce(fn, args)); break; }
+        case 0x81: { pop(); auto cls = pop(); auto o = make(Obj::Other); o->s = cls->s; push(o); break; }  // NEWOBJ
+        default: throw bad(fmt::format("unsupported pickle opcode 0x{:02x}", op));
+      }
+    }
+  }
+
+ private:
+  ModelError bad(const std::string& what) { return ModelError("malformed state_dict pickle: " + what); }
+  const std::uint8_t* take(std::size_t n) {
+    if (static_cast<std::size_t>(end_ - p_) < n) throw bad("unexpected end of data");
+    const std::uint8_t* at = p_;
+    p_ += n;
+    return at;
+  }
+  std::uint8_t byte() { return *take(1); }
+  std::uint64_t le(std::size_t n) {
+    const std::uint8_t* b = take(n);
+    std::uint64_t v = 0;
+    for (std::size_t k = 0; k < n; ++k) v |= static_cast<std::uint64_t>(b[k]) << (8 * k);
+    return v;
+  }
+  std::string line() {
+    std::string s;
+    for (char c; (c = static_cast<char>(byte())) != '\n';) s += c;
+    return s;
+  }
+  void push(ObjPtr o) { stack_.push_back(std::move(o)); }
+  void push_int(std::int64_t v) { auto o = make(Obj::Int); o->i = v; push(o); }
+  void push_str(std::size_t n) {
+    const std::uint8_t* b = take(n);
+    auto o = make(Obj::Str);
+    o->s.assign(reinterpret_cast<const char*>(b), n);
+    push(o);
+  }
+  ObjPtr pop() {
+    if (stack_.empty()) throw bad("stack underflow");
+    ObjPtr o = std::move(stack_.back());
+    stack_.pop_back();
+    return o;
+  }
+  ObjPtr top() {
+    if (stack_.empty()) throw bad("stack underflow");
+    return stack_.back();
+  }
+  std::vector<ObjPtr> pop_to_mark() {
+    std::vector<ObjPtr> items;
+    for (ObjPtr o; (o = pop())->kind != Obj::Mark;) items.push_back(o);
+    return {items.rbegin(), items.rend()};
+  }
+  ObjPtr memo(std::uint64_t k) {
+    const auto it = memo_.find(k);
+    if (it == memo_.end()) throw bad("unknown memo entry");
+    return it->second;
+  }
+  ObjPtr dict(ObjPtr o) {
+    if (o->kind != Obj::Dict) throw bad("SETITEM on something that is not a dict");
+    return o;
+  }
+
+  // Persistent id ('storage', StorageType, key, location, numel) -> the storage's data.
+  ObjPtr storage(ObjPtr pid) {
+    if (pid->kind != Obj::Tuple || pid->items.size() < 5 || pid->items[0]->s != "storage")
+      throw bad("unexpected persistent id");
+    const std::string& key = pid->items[2]->s;
+    const auto cached = storages_.find(key);
+    if (cached != storages_.end()) return cached->second;
+    const torch::Dtype dtype = storage_dtype(pid->items[1]->s);
+    const std::int64_t numel = pid->items[4]->i;
+    const std::string record = "data/" + key;
+    if (!zip_.hasRecord(record)) throw ModelError(fmt::format("state_dict archive lacks record '{}'", record));
+    auto [data, size] = zip_.getRecord(record);
+    if (numel < 0 || size != static_cast<std::size_t>(numel) * torch::elementSize(dtype))
+      throw ModelError(fmt::format("state_dict record '{}' has {} bytes, expected {}", record, size,
+                                   numel * torch::elementSize(dtype)));
+    auto o = make(Obj::Storage);
+    o->tensor = torch::from_blob(data.get(), {numel}, dtype).clone();
+    storages_[key] = o;
+    return o;
+  }
+
+  static std::vector<std::int64_t> ints(const ObjPtr& t) {
+    std::vector<std::int64_t> v;
+    for (const auto& x : t->items) v.push_back(x->i);
+    return v;
+  }
+
+  ObjPtr reduce(ObjPtr fn, ObjPtr args) {
+    if (fn->s == "collections.OrderedDict") return make(Obj::Dict);
+    if (fn->s == "torch._utils._rebuild_tensor_v2" || fn->s == "torch._utils._rebuild_tensor") {
+      if (args->items.size() < 4 || args->items[0]->kind != Obj::Storage) throw bad("bad tensor arguments");
+      const torch::Tensor& flat = args->items[0]->tensor;
+      const auto sizes = ints(args->items[2]), strides = ints(args->items[3]);
+      const std::int64_t offset = args->items[1]->i;
+      std::int64_t last = offset;
+      for (std::size_t d = 0; d < sizes.size() && d < strides.size(); ++d)
+        if (sizes[d] > 0) last += (sizes[d] - 1) * strides[d];
+      if (sizes.size() != strides.size() || offset < 0 || (flat.numel() > 0 && last >= flat.numel()))
+        throw bad("tensor view outside its storage");
+      auto o = make(Obj::Tensor);
+      o->tensor = flat.as_strided(sizes, strides, offset).clone();
+      return o;
+    }
+    if (fn->s == "torch._utils._rebuild_parameter") {
+      if (args->items.empty() || args->items[0]->kind != Obj::Tensor) throw bad("bad parameter arguments");
+      return args->items[0];
+    }
+    auto o = make(Obj::Other);
+    o->s = fn->s;
+    return o;
+  }
+
+  const std::uint8_t* p_;
+  const std::uint8_t* end_;
+  caffe2::serialize::PyTorchStreamReader& zip_;
+  std::vector<ObjPtr> stack_;
+  std::map<std::uint64_t, ObjPtr> memo_;
+  std::map<std::string, ObjPtr> storages_;
+};
+
+}  // namespace
+
+std::vector<std::pair<std::string, torch::Tensor>> read_torch_state_dict(const std::string& path) {
+  std::unique_ptr<caffe2::serialize::PyTorchStreamReader> zip;
+  try {
+    zip = std::make_unique<caffe2::serialize::PyTorchStreamReader>(path);
+  } catch (const c10::Error&) {
+    throw ModelError(fmt::format("{}: not a PyTorch zip archive (torch.save of PyTorch >= 1.6 expected)", path));
+  }
+  try {
+    if (!zip->hasRecord("data.pkl")) throw ModelError("no data.pkl record (a TorchScript file, not a state_dict?)");
+    auto [data, size] = zip->getRecord("data.pkl");
+    Unpickler u(static_cast<const std::uint8_t*>(data.get()), size, *zip);
+    const ObjPtr root = u.run();
+    if (root->kind != Obj::Dict) throw ModelError("the file holds no dict of tensors");
+    std::vector<std::pair<std::string, torch::Tensor>> out;
+    for (const auto& [k, v] : root->dict) {
+      if (k->kind != Obj::Str) throw ModelError("a state_dict key is not a string");
+      if (v->kind != Obj::Tensor) throw ModelError(fmt::format("state_dict entry '{}' is not a tensor", k->s));
+      out.emplace_back(k->s, v->tensor);
+    }
+    return out;
+  } catch (const ModelError& e) {
+    throw ModelError(fmt::format("{}: {}", path, e.what()));
+  } catch (const c10::Error& e) {
+    throw ModelError(fmt::format("{}: unreadable archive ({})", path, e.what_without_backtrace()));
+  }
+}
+
+}  // namespace xraykit

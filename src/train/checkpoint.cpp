@@ -1,0 +1,69 @@
+#include "train/checkpoint.hpp"
+
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "eval/json_codec.hpp"
+#include "model/container.hpp"
+#include "xraykit/error.hpp"
+
+namespace xraykit {
+
+using nlohmann::json;
+
+void save_checkpoint(const std::string& path, const Checkpoint& c) {
+  json history = json::array();
+  for (const auto& e : c.history) history.push_back(epoch_to_json(e));
+  const json meta = {{"fingerprint", c.fingerprint}, {"epoch", c.epoch},           {"bad_epochs", c.bad_epochs},
+                     {"best_score", c.best_score},   {"best_epoch", c.best_epoch}, {"history", history}};
+  const std::string m = meta.dump();
+  write_container(path, "checkpoint",
+                  {{"meta.json", {m.begin(), m.end()}},
+                   {"weights", tensors_to_bytes(c.weights)},
+                   {"best", tensors_to_bytes(c.best)},
+                   {"optimizer", c.optimizer}});
+}
+
+Checkpoint load_checkpoint(const std::string& path, const json& fingerprint) {
+  Sections s = read_container(path, "checkpoint");
+  Checkpoint c;
+  try {
+    const json meta = json::parse(s.at("meta.json").begin(), s.at("meta.json").end());
+    if (meta.at("fingerprint") != fingerprint)
+      throw ModelError(fmt::format("{}: checkpoint was made for another model, dataset or schedule ({}), not ({})", path,
+                                   meta.at("fingerprint").dump(), fingerprint.dump()));
+    c.fingerprint = fingerprint;
+    c.epoch = meta.at("epoch").get<int>();
+    c.bad_epochs = meta.at("bad_epochs").get<int>();
+    c.best_score = meta.at("best_score").get<double>();
+    c.best_epoch = meta.at("best_epoch").get<int>();
+    for (const auto& e : meta.at("history")) c.history.push_back(epoch_from_json(e));
+    c.weights = tensors_from_bytes(s.at("weights"), path);
+    c.best = tensors_from_bytes(s.at("best"), path);
+    c.optimizer = s.at("optimizer");
+  } catch (const std::out_of_range&) {
+    throw ModelError(fmt::format("{}: checkpoint lacks a section", path));
+  } catch (const json::exception& e) {
+    throw ModelError(fmt::format("{}: malformed checkpoint ({})", path, e.what()));
+  }
+  return c;
+}
+
+std::vector<std::uint8_t> optimizer_bytes(torch::optim::Optimizer& optimizer) {
+  torch::serialize::OutputArchive ar;
+  optimizer.save(ar);
+  std::ostringstream os;
+  ar.save_to(os);
+  const std::string s = os.str();
+  return {s.begin(), s.end()};
+}
+
+void load_optimizer(torch::optim::Optimizer& optimizer, const std::vector<std::uint8_t>& bytes) {
+  torch::serialize::InputArchive ar;
+  std::istringstream is(std::string(bytes.begin(), bytes.end()));
+  ar.load_from(is);
+  optimizer.load(ar);
+}
+
+}  // namespace xraykit
