@@ -1,6 +1,6 @@
 // Version, errors, logging and the handle registry of the C ABI.
 #include <mutex>
-#include <unordered_set>
+#include <unordered_map>
 
 #include "handles.hpp"
 
@@ -8,8 +8,8 @@ namespace xrk {
 namespace {
 
 std::mutex registry_mutex;
-std::unordered_set<const void*>& registry() {
-  static std::unordered_set<const void*> live;
+std::unordered_map<const void*, const std::type_info*>& registry() {
+  static std::unordered_map<const void*, const std::type_info*> live;
   return live;
 }
 
@@ -21,26 +21,38 @@ void* log_user = nullptr;
 
 }  // namespace
 
-void register_handle(const void* h) {
+void register_handle(const void* h, const std::type_info& type) {
   std::lock_guard<std::mutex> lock(registry_mutex);
-  registry().insert(h);
+  registry()[h] = &type;
 }
 
-void unregister_handle(const void* h) {
+bool take_handle(const void* h, const std::type_info& type) {
   std::lock_guard<std::mutex> lock(registry_mutex);
-  registry().erase(h);
+  const auto it = registry().find(h);
+  if (it == registry().end() || *it->second != type) return false;
+  registry().erase(it);
+  return true;
 }
 
-bool is_live(const void* h) {
+const char* handle_state(const void* h, const std::type_info& type) {
   std::lock_guard<std::mutex> lock(registry_mutex);
-  return registry().count(h) != 0;
+  const auto it = registry().find(h);
+  if (it == registry().end()) return "not live";
+  return *it->second == type ? "live" : "wrong kind";
 }
 
 void set_error(const std::string& message) { last_error = message; }
 
 void log(int level, const std::string& message) {
-  std::lock_guard<std::mutex> lock(log_mutex);
-  if (log_fn) log_fn(level, message.c_str(), log_user);
+  xrk_log_fn fn;
+  void* user;
+  {
+    std::lock_guard<std::mutex> lock(log_mutex);
+    fn = log_fn;
+    user = log_user;
+  }
+  // Called outside the lock: a callback that sets another callback must not deadlock.
+  if (fn) fn(level, message.c_str(), user);
 }
 
 void string_out(const std::string& s, char* buf, std::size_t buf_size, std::size_t* needed) {

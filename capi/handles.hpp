@@ -4,6 +4,7 @@
 
 #include <cstring>
 #include <string>
+#include <typeinfo>
 #include <vector>
 
 #include "xraykit.h"
@@ -31,9 +32,14 @@ struct Failure {
   std::string message;
 };
 
-void register_handle(const void* h);
-void unregister_handle(const void* h);  // true if it was live
-bool is_live(const void* h);
+// The registry records each live handle with its type, so that a handle of one kind passed
+// where another is expected is refused instead of being used as the wrong object.
+void register_handle(const void* h, const std::type_info& type);
+/// Removes a live handle of that type and returns true; false if it was not one. One step
+/// under the registry's lock, so that two threads freeing one handle delete it once.
+bool take_handle(const void* h, const std::type_info& type);
+/// "live", "wrong kind" or "not live".
+const char* handle_state(const void* h, const std::type_info& type);
 void set_error(const std::string& message);
 void log(int level, const std::string& message);
 
@@ -41,22 +47,21 @@ void log(int level, const std::string& message);
 template <class T>
 T* check(T* h, const char* kind) {
   if (h == nullptr) throw Failure{XRK_ERR_INVALID_HANDLE, std::string(kind) + " handle is NULL"};
-  if (!is_live(h)) throw Failure{XRK_ERR_INVALID_HANDLE, std::string(kind) + " handle is not live (freed, or never created)"};
+  const std::string state = handle_state(h, typeid(T));
+  if (state == "wrong kind") throw Failure{XRK_ERR_INVALID_HANDLE, std::string(kind) + " handle is a handle of another kind"};
+  if (state != "live") throw Failure{XRK_ERR_INVALID_HANDLE, std::string(kind) + " handle is not live (freed, or never created)"};
   return h;
 }
 
 template <class T>
 T* make(T* h) {
-  register_handle(h);
+  register_handle(h, typeid(T));
   return h;
 }
 
 template <class T>
 void release(T* h) {
-  if (h != nullptr && is_live(h)) {
-    unregister_handle(h);
-    delete h;
-  }
+  if (h != nullptr && take_handle(h, typeid(T))) delete h;
 }
 
 inline void need(const void* p, const char* what) {

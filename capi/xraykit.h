@@ -65,7 +65,8 @@ XRK_API const char *xrk_status_string(xrk_status status);
 
 /* Logging hook: the library reports notable events (datasets loaded, epochs finished, models
  * saved). level: 0 debug, 1 info, 2 warning. The message is valid during the call only.
- * NULL restores silence. The hook may be called from any thread that calls into xraykit. */
+ * NULL restores silence. The hook may be called from any thread that calls into xraykit, and
+ * may itself call xrk_set_log_callback (a hook being replaced may still see one last call). */
 typedef void (*xrk_log_fn)(int32_t level, const char *message, void *user_data);
 XRK_API void xrk_set_log_callback(xrk_log_fn fn, void *user_data);
 

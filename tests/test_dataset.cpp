@@ -85,6 +85,21 @@ TEST_CASE("folder tree: classes, counts, ignored and skipped files") {
   }
 }
 
+TEST_CASE("folder links are not followed into folders already listed (issue 12, item 10)") {
+  TempDir dir;
+  fs::create_directories(dir / "NORMAL" / "deeper");
+  fs::create_directories(dir / "PNEUMONIA");
+  write_png(dir / "NORMAL" / "a.png", pattern_image(16, 16, 1, 1));
+  write_png(dir / "NORMAL" / "deeper" / "b.png", pattern_image(16, 16, 1, 2));
+  write_png(dir / "PNEUMONIA" / "c.png", pattern_image(16, 16, 1, 3));
+  fs::create_directory_symlink(".", dir / "NORMAL" / "self");                // a loop
+  fs::create_directory_symlink("..", dir / "NORMAL" / "deeper" / "up");     // another loop
+  fs::create_directory_symlink("../NORMAL", dir / "PNEUMONIA" / "other");  // another class
+  const Dataset d = Dataset::from_folder(dir.path().string(), small());
+  CHECK(d.size() == 3);
+  CHECK(d.class_counts() == std::vector<std::int64_t>{2, 1});
+}
+
 TEST_CASE("three channels and pixel access") {
   TempDir dir;
   make_tree(dir.path(), 2, 1);

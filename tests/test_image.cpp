@@ -147,6 +147,20 @@ TEST_CASE("bad bytes are refused with a reason, never a crash") {
     CHECK_THROWS_WITH_AS(decode_image(bomb.data(), bomb.size()),
                          doctest::Contains("60000x60000 pixels, above the limit"), ImageError);
   }
+  SUBCASE("a header of 0xFFFFFFFF x 0xFFFFFFFF cannot slip under the limit by overflow") {
+    const auto bomb = png_header_only(0xFFFFFFFFu, 0xFFFFFFFFu);
+    CHECK_THROWS_WITH_AS(decode_image(bomb.data(), bomb.size()), doctest::Contains("above the limit"), ImageError);
+    const auto wide = png_header_only(0x80000000u, 2);
+    CHECK_THROWS_WITH_AS(decode_image(wide.data(), wide.size()), doctest::Contains("above the limit"), ImageError);
+  }
+  SUBCASE("a BMP cut short is refused even when its size field is 0") {
+    write_bmp(dir / "b.bmp", pattern_image(64, 64, 3));
+    auto bmp = read_bytes(dir / "b.bmp");
+    bmp[2] = bmp[3] = bmp[4] = bmp[5] = 0;  // writers may leave the size field empty
+    CHECK_NOTHROW(decode_image(bmp.data(), bmp.size()));
+    bmp.resize(bmp.size() - 1);
+    CHECK_THROWS_WITH_AS(decode_image(bmp.data(), bmp.size()), doctest::Contains("truncated BMP"), ImageError);
+  }
   SUBCASE("the pixel limit is configurable") {
     DecodeOptions small;
     small.max_pixels = 64 * 63;

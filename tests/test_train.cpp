@@ -2,7 +2,9 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <thread>
 
 #include "support.hpp"
 #include "xraykit/classifier.hpp"
@@ -360,4 +362,30 @@ TEST_CASE("Grad-CAM points at the disc that decides the class") {
   CHECK(ex.overlay_png[1] == 'P');
   CHECK_THROWS_AS(m.explain(test.image(1), 5), InvalidArgument);
   CHECK_THROWS_AS(m.explain(test.image(1), 1, "layer9"), InvalidArgument);
+}
+
+TEST_CASE("fit and predictions from other threads do not interleave: predictions wait for the trained model") {
+  const Dataset train = blobs(96, 21), val = blobs(32, 22);
+  ResNetClassifier m("resnet18", {"plain", "blob"}, tiny());
+  const Image probe = val.image(1);
+  std::atomic<bool> training{true};
+  std::atomic<int> answered{0};
+  std::thread reader([&] {
+    while (training) {
+      const Prediction p = m.predict(probe);
+      CHECK(p.probabilities.size() == 2);
+      CHECK(std::abs(p.probabilities[0] + p.probabilities[1] - 1) < 1e-4);
+      ++answered;
+    }
+  });
+  const FitResult r = m.fit(train, val, quick(2));
+  training = false;
+  reader.join();
+  CHECK(r.history.size() == 2);
+  CHECK(answered > 0);
+  // After fit, the model answers as trained, and the same from any thread.
+  const Prediction after = m.predict(probe);
+  Prediction other;
+  std::thread([&] { other = m.predict(probe); }).join();
+  CHECK(other.probabilities == after.probabilities);
 }

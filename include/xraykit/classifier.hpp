@@ -8,8 +8,12 @@
 // classes, input size, normalisation, decision threshold, training provenance).
 //
 // Ownership: owns its network; movable, not copyable.
-// Thread safety: const members (predict*, evaluate, save, state_dict, info) may run from
-// several threads at once. fit, load_* and set_* need exclusive access.
+// Thread safety: const members (predict*, evaluate, explain, save, state_dict, card) may run
+// from several threads at once. fit, load_state_dict, load_torchvision and set_* may too: the
+// model locks itself, so they wait for running readers and readers wait for them (a
+// prediction asked for during fit() is answered with the trained model). The getters
+// returning references (provenance(), classes(), ...) are not guarded against a concurrent
+// set_*. Moving or destroying the model while another thread uses it is the caller's error.
 // Errors: InvalidArgument (unknown architecture, bad options or images), ModelError
 // (a file that is not an xraykit model or is truncated, weights that do not fit), IoError
 // (unreadable or unwritable paths), Cancelled is never thrown: a cancelled fit returns with

@@ -14,10 +14,13 @@ xraykit::Image to_image(const py::array& a, const std::string& what) {
   if (h < 1 || w < 1) throw py::value_error(what + ": empty image");
   xraykit::Image img{static_cast<int>(w), static_cast<int>(h), static_cast<int>(c), {}};
   img.pixels.resize(static_cast<std::size_t>(h) * w * c);
-  if (py::isinstance<py::array_t<std::uint8_t>>(a) && a.dtype().is(py::dtype::of<std::uint8_t>())) {
+  // By kind and size, not identity: an equal dtype made elsewhere (or of the other byte
+  // order) is the same type of pixel.
+  const py::dtype dt = a.dtype();
+  if (dt.kind() == 'u' && dt.itemsize() == 1) {
     auto u = py::array_t<std::uint8_t, py::array::c_style | py::array::forcecast>::ensure(a);
     std::copy(u.data(), u.data() + img.pixels.size(), img.pixels.begin());
-  } else if (a.dtype().is(py::dtype::of<float>())) {
+  } else if (dt.kind() == 'f' && dt.itemsize() == 4) {
     auto f = py::array_t<float, py::array::c_style | py::array::forcecast>::ensure(a);
     for (std::size_t i = 0; i < img.pixels.size(); ++i) {
       const float v = f.data()[i];

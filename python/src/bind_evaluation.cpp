@@ -64,7 +64,14 @@ void bind_evaluation(py::module_& m) {
            py::arg("split") = "validation")
       .def("add", &Evaluator::add, py::arg("probabilities"), py::arg("label"), py::arg("patient"))
       .def("__len__", &Evaluator::size)
-      .def("evaluate", &Evaluator::evaluate, py::call_guard<py::gil_scoped_release>());
+      .def("evaluate",
+           [](const Evaluator& e) {
+             // A copy taken under the GIL: another thread's add() may grow the original
+             // while the bootstrap runs without the GIL.
+             const Evaluator snapshot = e;
+             py::gil_scoped_release release;
+             return snapshot.evaluate();
+           });
 }
 
 }  // namespace xrkpy

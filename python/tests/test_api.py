@@ -216,3 +216,33 @@ def test_ctrl_c_stops_training_cleanly(tmp_path):
     out, _ = proc.communicate(timeout=120)
     assert proc.returncode == 0
     assert "interrupted True" in out
+
+
+def test_evaluator_evaluate_while_another_thread_adds():
+    """Issue 12, item 13: evaluate() releases the GIL; add() from another thread must not
+    reallocate what it reads."""
+    import threading
+    ev = xraykit.Evaluator(["a", "b"], bootstrap=200)
+    for i in range(200):
+        ev.add([0.3, 0.7] if i % 2 else [0.8, 0.2], i % 2, f"p{i}")
+
+    def adder():  # bounded: enough to grow the vectors many times over
+        for i in range(20_000):
+            ev.add([0.5, 0.5], i % 2, f"q{i}")
+
+    t = threading.Thread(target=adder)
+    t.start()
+    evaluations = 0
+    while t.is_alive() or evaluations < 3:
+        assert ev.evaluate().to_dict()["images"] >= 200
+        evaluations += 1
+    t.join()
+    assert len(ev) == 20_200
+
+
+def test_float32_arrays_of_an_equal_dtype_are_accepted():
+    import numpy as np
+    m = xraykit.ResNetClassifier("resnet18", ["a", "b"], image_size=32)
+    img = np.full((32, 32), 0.5, dtype=np.dtype("float32").newbyteorder(">"))
+    assert len(m.predict(img)["probabilities"]) == 2
+    assert len(m.predict(np.zeros((32, 32), dtype=np.dtype("u1")))["probabilities"]) == 2

@@ -1,5 +1,7 @@
 // Building a Dataset: listing a folder tree or a manifest, then decoding every image in
 // parallel into one contiguous uint8 buffer.
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cctype>
@@ -55,9 +57,22 @@ void reject(Listing& listing, const DatasetOptions& o, std::string path, std::st
   listing.skipped.push_back({std::move(path), std::move(reason)});
 }
 
+// Folders listed or to be listed, by device and inode: a symlink back to a folder above
+// (`self -> .`) would otherwise list its images again, or for ever, and one into another
+// class's folder would give its images a second label.
+using Visited = std::set<std::pair<std::uintmax_t, std::uintmax_t>>;
+constexpr int kMaxFolderDepth = 32;
+
+// Marks a folder visited; false if it was already (or cannot be examined).
+bool first_visit(const fs::path& dir, Visited& visited) {
+  struct stat st {};
+  return ::stat(dir.c_str(), &st) == 0 && visited.insert({st.st_dev, st.st_ino}).second;
+}
+
 // Image files below dir (recursively), sorted; unreadable folders are rejected.
-void list_images(const fs::path& dir, Listing& listing, const DatasetOptions& o,
-                 std::vector<std::string>& out) {
+void list_images(const fs::path& dir, Listing& listing, const DatasetOptions& o, std::vector<std::string>& out,
+                 Visited& visited, int depth = 0) {
+  if (depth > kMaxFolderDepth) return reject(listing, o, dir.string(), "folders nested too deep");
   std::error_code ec;
   fs::directory_iterator it(dir, ec), end;
   if (ec) return reject(listing, o, dir.string(), "unreadable folder (" + ec.message() + ")");
@@ -74,7 +89,8 @@ void list_images(const fs::path& dir, Listing& listing, const DatasetOptions& o,
     } else if (ec) {
       reject(listing, o, p.string(), "unreadable (" + ec.message() + ")");
     } else if (fs::is_directory(st)) {
-      list_images(p, listing, o, out);
+      if (first_visit(p, visited)) list_images(p, listing, o, out, visited, depth + 1);
+      else ++listing.ignored;  // a link to a folder that is listed anyway
     } else if (is_image_file(p.string())) {
       out.push_back(p.string());
     } else {
@@ -104,6 +120,8 @@ Listing list_folder(const std::string& root, const DatasetOptions& o) {
   } else {
     listing.classes = o.classes;
   }
+  Visited visited;
+  for (const auto& d : class_dirs) first_visit(d, visited);
   for (const auto& d : class_dirs) {
     const std::string name = d.filename().string();
     const auto pos = std::find(listing.classes.begin(), listing.classes.end(), name);
@@ -112,7 +130,7 @@ Listing list_folder(const std::string& root, const DatasetOptions& o) {
       continue;
     }
     std::vector<std::string> files;
-    list_images(d, listing, o, files);
+    list_images(d, listing, o, files, visited);
     const int label = static_cast<int>(pos - listing.classes.begin());
     for (auto& f : files) listing.files.push_back({std::move(f), label, {}});
   }

@@ -40,11 +40,24 @@ bool jpeg_has_end(const std::uint8_t* b, std::size_t n) {
   return false;
 }
 
-// Likewise for BMP: the header states the file size.
-bool bmp_is_whole(const std::uint8_t* b, std::size_t n) {
-  if (n < 14) return false;
-  const std::uint32_t declared = b[2] | (b[3] << 8) | (b[4] << 16) | (std::uint32_t(b[5]) << 24);
-  return declared == 0 || declared <= n;
+// Likewise for BMP: the file must hold the pixel rows its header describes (uncompressed
+// files; the size field, which writers may leave at 0, is not trusted) or, when compressed,
+// the size it states.
+bool bmp_is_whole(const std::uint8_t* b, std::size_t n, std::int64_t w, std::int64_t h) {
+  if (n < 34) return false;
+  auto u32 = [&](std::size_t at) { return b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (std::uint32_t(b[at + 3]) << 24); };
+  const std::uint32_t header = u32(14);
+  const std::uint64_t offset = u32(10);
+  if (header == 12) {  // OS/2 core header: always uncompressed
+    const std::uint64_t bpp = b[24] | (b[25] << 8);
+    return offset + (bpp * w + 31) / 32 * 4 * h <= n;
+  }
+  const std::uint64_t bpp = b[28] | (b[29] << 8);
+  const std::uint32_t compression = u32(30);
+  if (compression == 0 || compression == 3 || compression == 6)  // BI_RGB, BI_BITFIELDS, BI_ALPHABITFIELDS
+    return offset + (bpp * static_cast<std::uint64_t>(w) + 31) / 32 * 4 * static_cast<std::uint64_t>(h) <= n;
+  const std::uint32_t declared = u32(2);
+  return declared != 0 && declared <= n;
 }
 
 std::uint32_t be16(const std::uint8_t* p) { return (p[0] << 8) | p[1]; }
@@ -136,7 +149,7 @@ Image decode_image(const std::uint8_t* bytes, std::size_t size, const DecodeOpti
   std::int64_t hw = 0, hh = 0;
   if (!header_size(format, bytes, size, hw, hh)) throw ImageError("unreadable image header");
   if (hw <= 0 || hh <= 0) throw ImageError("image has no pixels");
-  if (hw * hh > options.max_pixels)
+  if (hw > options.max_pixels / hh)  // no product: 0xFFFFFFFF squared overflows 64 bits
     throw ImageError(fmt::format("image is {}x{} pixels, above the limit of {} pixels", hw, hh,
                                  options.max_pixels));
   const int len = static_cast<int>(size);
@@ -145,7 +158,7 @@ Image decode_image(const std::uint8_t* bytes, std::size_t size, const DecodeOpti
     throw ImageError(fmt::format("unreadable image header ({})", stbi_failure_reason()));
   if (format == Format::Jpeg && !jpeg_has_end(bytes, size))
     throw ImageError("truncated JPEG (no end-of-image marker)");
-  if (format == Format::Bmp && !bmp_is_whole(bytes, size))
+  if (format == Format::Bmp && !bmp_is_whole(bytes, size, hw, hh))
     throw ImageError("truncated BMP (shorter than its header says)");
 
   if (format == Format::Jpeg) {

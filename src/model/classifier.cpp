@@ -1,6 +1,7 @@
 // ResNetClassifier: construction, weights in and out.
 #include "model/classifier_impl.hpp"
 
+#include <cmath>
 #include <cstdlib>
 #include <mutex>
 
@@ -40,6 +41,14 @@ ResNetClassifier::Impl::Impl(const std::string& arch_, std::vector<std::string> 
     throw InvalidArgument(fmt::format("channels must be 1 or 3, not {}", options.channels));
   if (options.image_size < 32 || options.image_size > 1024)
     throw InvalidArgument(fmt::format("image_size must be in [32, 1024], not {}", options.image_size));
+  const auto& n = options.normalization;
+  for (const auto* values : {&n.mean, &n.stddev})
+    if (values->size() != 1 && values->size() != static_cast<std::size_t>(options.channels))
+      throw InvalidArgument(fmt::format("normalisation needs 1 or {} values per statistic, not {}", options.channels, values->size()));
+  for (float m : n.mean)
+    if (!std::isfinite(m)) throw InvalidArgument("normalisation mean is not a finite number");
+  for (float sd : n.stddev)
+    if (!(sd > 0) || !std::isfinite(sd)) throw InvalidArgument(fmt::format("normalisation std must be positive, not {}", sd));
   const int depth = resnet_depth(arch);
   std::call_once(default_threads, [] {
     if (!std::getenv("OMP_NUM_THREADS")) torch::set_num_threads(hardware_threads());
@@ -151,15 +160,7 @@ std::vector<std::uint8_t> tensors_to_bytes(const NamedTensors& tensors) {
 }
 
 NamedTensors tensors_from_bytes(const std::vector<std::uint8_t>& bytes, const std::string& origin) {
-  NamedTensors tensors;
-  try {
-    const c10::IValue v = torch::pickle_load(std::vector<char>(bytes.begin(), bytes.end()));
-    if (!v.isGenericDict()) throw ModelError(fmt::format("{}: weights are not a dict of tensors", origin));
-    for (const auto& e : v.toGenericDict()) tensors.emplace_back(e.key().toStringRef(), e.value().toTensor());
-  } catch (const c10::Error& e) {
-    throw ModelError(fmt::format("{}: unreadable weights ({})", origin, e.what_without_backtrace()));
-  }
-  return tensors;
+  return read_torch_state_dict(bytes.data(), bytes.size(), origin);  // bounded: the bytes come from elsewhere
 }
 
 std::vector<std::uint8_t> ResNetClassifier::Impl::weights_bytes() const { return tensors_to_bytes(named_state()); }
@@ -190,20 +191,30 @@ const Normalization& ResNetClassifier::normalization() const { return impl_->opt
 double ResNetClassifier::threshold() const { return impl_->threshold; }
 const std::string& ResNetClassifier::provenance() const { return impl_->provenance; }
 
-void ResNetClassifier::set_inference(Inference mode) { impl_->inference = mode; }
+void ResNetClassifier::set_inference(Inference mode) {
+  const auto lock = impl_->writing();
+  impl_->inference = mode;
+}
 Inference ResNetClassifier::inference() const { return impl_->inference; }
 
-void ResNetClassifier::set_threshold(double t) {
+void ResNetClassifier::Impl::set_threshold(double t) {
   if (!(t >= 0 && t <= 1)) throw InvalidArgument(fmt::format("threshold must be in [0, 1], not {}", t));
-  impl_->threshold = t;
+  threshold = t;
+}
+
+void ResNetClassifier::set_threshold(double t) {
+  const auto lock = impl_->writing();
+  impl_->set_threshold(t);
 }
 
 void ResNetClassifier::set_provenance(const std::string& json) {
   ModelCard().parse_provenance(json);  // refuses what the card cannot read
+  const auto lock = impl_->writing();
   impl_->provenance = json;
 }
 
 ModelCard ResNetClassifier::card() const {
+  const auto lock = impl_->reading();
   ModelCard c;
   c.parse_provenance(impl_->provenance);
   c.arch = arch();
@@ -221,6 +232,7 @@ std::string ResNetClassifier::describe() const { return card().to_text(); }
 
 std::string ResNetClassifier::load_torchvision(const std::string& path) {
   auto entries = read_torch_state_dict(path);
+  const auto lock = impl_->writing();
   std::map<std::string, torch::Tensor> file(entries.begin(), entries.end());
   std::vector<std::string> notes, missing;
   std::vector<std::pair<std::string, torch::Tensor>> state;
@@ -262,6 +274,7 @@ std::string ResNetClassifier::load_torchvision(const std::string& path) {
 }
 
 std::vector<TensorData> ResNetClassifier::state_dict() const {
+  const auto lock = impl_->reading();
   std::vector<TensorData> out;
   for (const auto& [name, t] : impl_->named_state()) {
     const torch::Tensor c = t.detach().contiguous();
@@ -288,6 +301,7 @@ void ResNetClassifier::load_state_dict(const std::vector<TensorData>& tensors) {
       throw InvalidArgument(fmt::format("tensor '{}': {} bytes do not fit its shape", d.name, d.bytes.size()));
     state.emplace_back(d.name, torch::from_blob(const_cast<std::uint8_t*>(d.bytes.data()), d.shape, dt).clone());
   }
+  const auto lock = impl_->writing();
   impl_->copy_state(state);
 }
 

@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,13 @@ struct ResNetClassifier::Impl {
   mutable ResNet net{nullptr};  // forward() is not const in LibTorch; eval-mode inference does not mutate it
   Inference inference = Inference::Fast;
 
+  // Readers (prediction, evaluation, explanation, saving) share the model; writers (fit, loading
+  // weights, setting the threshold, provenance or inference mode) have it alone. Public entry
+  // points take the lock once and call unlocked internals, so nothing locks twice.
+  mutable std::shared_mutex use;
+  std::shared_lock<std::shared_mutex> reading() const { return std::shared_lock<std::shared_mutex>(use); }
+  std::unique_lock<std::shared_mutex> writing() { return std::unique_lock<std::shared_mutex>(use); }
+
   // The fast inference copy of `net`, built on first use after the weights last changed.
   mutable std::mutex fast_mutex;
   mutable std::shared_ptr<const InferenceNet> fast;
@@ -44,6 +52,8 @@ struct ResNetClassifier::Impl {
   /// one 128 px image 5x slower than two (bench: 91 vs 18 ms). The fast copy calls oneDNN
   /// directly and needs no such help (1.7 ms for one 128 px image).
   torch::Tensor forward(const torch::Tensor& batch, Inference mode) const;
+  /// InvalidArgument unless t is in [0, 1].
+  void set_threshold(double t);
   /// Drops the fast copy: call after any change of the weights.
   void weights_changed();
   /// Softmax probabilities of an NCHW float batch, in eval mode without gradients.
@@ -53,6 +63,8 @@ struct ResNetClassifier::Impl {
   /// Prepared squares to a normalised NCHW batch.
   torch::Tensor to_batch(const std::vector<Image>& squares) const;
   Prediction make_prediction(const float* probs) const;
+  /// Probabilities for every sample of a dataset, in batches (no lock taken).
+  std::vector<std::vector<float>> dataset_probabilities(const Dataset& data, int batch_size) const;
   /// Predictions for prepared squares (one forward pass; five with test-time augmentation).
   std::vector<Prediction> predict_squares(const std::vector<Image>& squares, bool tta) const;
 

@@ -6,6 +6,8 @@
 // Layout (little-endian): "XRAYKIT\0" | u32 version | u32 len, kind | u32 n |
 //   n x (u32 len, name | u64 len, data) | u64 checksum of all preceding bytes: CRC-32 (zlib)
 //   in version 2, FNV-1a in version 1 (still read).
+// The checksum detects accidental damage only; it is not a signature. What reads the
+// sections must treat them as hostile (see torch_pickle.hpp).
 #include <cstdint>
 #include <map>
 #include <string>

@@ -30,6 +30,7 @@ Explanation ResNetClassifier::explain(const Image& image, int class_index, const
 
   Explanation ex;
   ex.size = image_size();
+  const auto lock = impl_->reading();
   const Image square = impl_->prepare(image, 0);
   const torch::Tensor x = impl_->to_batch({square});
 

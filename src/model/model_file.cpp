@@ -28,6 +28,7 @@ json meta_json(const ResNetClassifier::Impl& m) {
 }  // namespace
 
 void ResNetClassifier::save(const std::string& path) const {
+  const auto lock = impl_->reading();
   const std::string meta = meta_json(*impl_).dump(2);
   write_container(path, "model", {{"meta.json", {meta.begin(), meta.end()}}, {"weights", impl_->weights_bytes()}});
 }
@@ -46,7 +47,7 @@ ResNetClassifier ResNetClassifier::load(const std::string& path) {
     o.normalization.stddev = j.at("normalization").at("std").get<std::vector<float>>();
     auto impl = std::make_unique<Impl>(j.at("arch").get<std::string>(), j.at("classes").get<std::vector<std::string>>(), o,
                                          /*initialise=*/false);
-    impl->threshold = j.at("threshold").get<double>();
+    impl->set_threshold(j.at("threshold").get<double>());
     impl->provenance = j.at("provenance").dump();
     impl->load_weights_bytes(s["weights"], path);
     return ResNetClassifier(std::move(impl));

@@ -41,6 +41,7 @@ std::vector<Prediction> ResNetClassifier::Impl::predict_squares(const std::vecto
 }
 
 std::vector<Prediction> ResNetClassifier::predict(const std::vector<Image>& images, bool tta) const {
+  const auto lock = impl_->reading();
   std::vector<Prediction> out;
   for (std::size_t begin = 0; begin < images.size(); begin += kPredictBatch) {
     std::vector<Image> squares;
@@ -54,6 +55,7 @@ std::vector<Prediction> ResNetClassifier::predict(const std::vector<Image>& imag
 std::vector<FilePrediction> ResNetClassifier::predict_files(const std::vector<std::string>& paths, bool tta,
                                                             const std::function<void(const FilePrediction&)>& on_result) const {
   const DecodeOptions decode = decode_options();
+  const auto lock = impl_->reading();
   std::vector<FilePrediction> out(paths.size());
   for (std::size_t begin = 0; begin < paths.size(); begin += kPredictBatch) {
     const std::size_t end = std::min(paths.size(), begin + kPredictBatch);
@@ -88,32 +90,39 @@ std::vector<float> ResNetClassifier::logits(const std::vector<float>& nchw, int 
   if (n < 1 || nchw.size() != static_cast<std::size_t>(n) * c * s * s)
     throw InvalidArgument(fmt::format("logits: {} values do not make {} images of {}x{}x{}", nchw.size(), n, c, s, s));
   const torch::Tensor x = torch::from_blob(const_cast<float*>(nchw.data()), {n, c, s, s}, torch::kFloat32);
+  const auto lock = impl_->reading();
   const torch::Tensor y = impl_->forward(x, Inference::Exact).contiguous();
   return {y.data_ptr<float>(), y.data_ptr<float>() + y.numel()};
 }
 
-std::vector<std::vector<float>> ResNetClassifier::predict_proba(const Dataset& data, int batch_size) const {
-  if (data.image_size() != image_size() || data.channels() != channels())
+std::vector<std::vector<float>> ResNetClassifier::Impl::dataset_probabilities(const Dataset& data, int batch_size) const {
+  if (data.image_size() != options.image_size || data.channels() != options.channels)
     throw InvalidArgument(fmt::format("dataset images are {}x{}x{}, the model takes {}x{}x{}", data.image_size(),
-                                      data.image_size(), data.channels(), image_size(), image_size(), channels()));
+                                      data.image_size(), data.channels(), options.image_size, options.image_size, options.channels));
   std::vector<std::vector<float>> out;
-  const std::size_t k = impl_->classes.size();
+  const std::size_t k = classes.size();
   for (std::size_t begin = 0; begin < data.size(); begin += static_cast<std::size_t>(std::max(1, batch_size))) {
     std::vector<std::size_t> pos;
     for (std::size_t i = begin; i < std::min(data.size(), begin + static_cast<std::size_t>(std::max(1, batch_size))); ++i) pos.push_back(i);
-    Batch b = data.batch(pos, normalization());
-    const torch::Tensor p = impl_->probabilities(as_tensor(b));
+    Batch b = data.batch(pos, options.normalization);
+    const torch::Tensor p = probabilities(as_tensor(b));
     const float* f = p.data_ptr<float>();
     for (int i = 0; i < b.n; ++i) out.emplace_back(f + i * k, f + (i + 1) * k);
   }
   return out;
 }
 
+std::vector<std::vector<float>> ResNetClassifier::predict_proba(const Dataset& data, int batch_size) const {
+  const auto lock = impl_->reading();
+  return impl_->dataset_probabilities(data, batch_size);
+}
+
 Evaluation ResNetClassifier::evaluate(const Dataset& data, EvalOptions options) const {
   if (data.classes() != classes()) throw InvalidArgument("the dataset's classes differ from the model's");
   if (classes().size() == 2) options.threshold = threshold();
   Evaluator ev(classes(), options);
-  const auto probs = predict_proba(data);
+  const auto lock = impl_->reading();
+  const auto probs = impl_->dataset_probabilities(data, 64);
   for (std::size_t i = 0; i < data.size(); ++i) ev.add(probs[i], data.label(i), data.patient(i));
   return ev.evaluate();
 }

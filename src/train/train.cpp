@@ -129,6 +129,8 @@ namespace {
 // the best weights, checkpoint and report; at the end keep the chosen epoch's weights, set
 // the threshold, evaluate and record the model card.
 class Run {
+  static constexpr int kValidationBatch = 64;
+
  public:
   Run(ResNetClassifier& model, ResNetClassifier::Impl& impl, const Dataset& train, const Dataset& val,
       const TrainOptions& o, const ProgressCallback& callback)
@@ -253,7 +255,7 @@ class Run {
   EpochRecord validate_epoch(int epoch) {
     impl_.net->eval();
     impl_.weights_changed();
-    const auto probs = model_.predict_proba(val_);
+    const auto probs = impl_.dataset_probabilities(val_, kValidationBatch);
     const int k = static_cast<int>(model_.classes().size());
     double nll = 0, correct = 0, auc_sum = 0;
     int auc_n = 0;
@@ -321,7 +323,7 @@ class Run {
     result_.best_val_auc = result_.history[result_.best_epoch - 1 - (result_.history.front().epoch - 1)].val_auc;
     result_.kept_epoch = o_.keep == Keep::Best ? result_.best_epoch : result_.history.back().epoch;
     // One pass over the validation split serves both the threshold and the final evaluation.
-    const auto probs = model_.predict_proba(val_);
+    const auto probs = impl_.dataset_probabilities(val_, kValidationBatch);
     if (model_.classes().size() == 2) {
       std::vector<double> scores;
       std::vector<int> positive;
@@ -386,6 +388,7 @@ class Run {
 FitResult ResNetClassifier::fit(const Dataset& train, const Dataset& val, const TrainOptions& o,
                                 const ProgressCallback& callback) {
   validate(*this, train, val, o);
+  const auto lock = impl_->writing();  // predictions from other threads wait for the trained model
   TorchSettings settings(threads_or_default(o.threads), o.bf16);
   return Run(*this, *impl_, train, val, o, callback).run();
 }

@@ -1,6 +1,7 @@
 #include "util/file_util.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -8,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -31,10 +33,31 @@ std::vector<std::uint8_t> read_file(const std::string& path) {
   return bytes;
 }
 
-void write_file_atomic(const std::string& path, const void* data, std::size_t size) {
-  const std::string tmp = fmt::format("{}.tmp.{}", path, ::getpid());
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+namespace {
+
+// A fresh temporary beside `path`: mkstemp creates it with O_EXCL, so a file or symlink
+// planted under a predictable name is never opened (and never overwritten through).
+std::pair<int, std::string> create_temporary(const std::string& path) {
+  std::string name = path + ".tmp.XXXXXX";
+  const int fd = ::mkostemp(name.data(), O_CLOEXEC);
   if (fd < 0) throw IoError(fmt::format("cannot write ({})", std::strerror(errno)), path);
+  ::fchmod(fd, 0644);  // mkstemp makes 0600; a model or report is meant to be read by others
+  return {fd, name};
+}
+
+// After a rename, the directory entry itself must reach the disk, or a crash can lose it.
+void sync_directory(const std::string& path) {
+  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  const int dir = ::open(parent.empty() ? "." : parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0) return;  // the file is in place; only its durability is unconfirmed
+  ::fsync(dir);
+  ::close(dir);
+}
+
+}  // namespace
+
+void write_file_atomic(const std::string& path, const void* data, std::size_t size) {
+  const auto [fd, tmp] = create_temporary(path);
   const char* p = static_cast<const char*>(data);
   std::size_t left = size;
   while (left > 0) {
@@ -59,6 +82,7 @@ void write_file_atomic(const std::string& path, const void* data, std::size_t si
     ::unlink(tmp.c_str());
     throw IoError(fmt::format("cannot rename into place ({})", std::strerror(err)), path);
   }
+  sync_directory(path);
 }
 
 }  // namespace xraykit

@@ -1,9 +1,13 @@
 /* The C ABI's error paths, written in C: NULL handles and pointers, freed handles, wrong
  * sizes, bad arguments, buffer size queries, and the thread-local last error. */
+#define _POSIX_C_SOURCE 200809L /* mkdtemp */
+
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "xraykit.h"
 
@@ -25,6 +29,18 @@ static void *other_thread(void *arg) {
   (void)arg;
   /* A fresh thread has no error, whatever happened on the main thread. */
   *(int *)arg = xrk_last_error()[0] == '\0';
+  return NULL;
+}
+
+static int relog_calls = 0;
+static void relog(int32_t level, const char *message, void *user) {
+  (void)level, (void)message, (void)user;
+  ++relog_calls;
+  xrk_set_log_callback(relog, NULL); /* replacing the hook from inside it */
+}
+
+static void *free_augmenter(void *handle) {
+  xrk_augmenter_free((xrk_augmenter *)handle);
   return NULL;
 }
 
@@ -97,6 +113,37 @@ int main(void) {
   EXPECT(xrk_augmenter_apply(aug, px, 32, 1, 7, out, 10) == XRK_ERR_BUFFER_TOO_SMALL);
   EXPECT(xrk_augmenter_apply(aug, px, 32, 1, 7, out, sizeof out) == XRK_OK);
   EXPECT(xrk_augmenter_apply(aug, px, 32, 1, 7, px, sizeof px) == XRK_ERR_INVALID_ARGUMENT);
+
+  /* A handle of another kind is refused, not used as the wrong object; freeing it as the
+   * wrong kind does nothing (issue 12, item 12). */
+  EXPECT(xrk_classifier_threshold((const xrk_classifier *)aug, &value) == XRK_ERR_INVALID_HANDLE &&
+         mentions("another kind"));
+  xrk_classifier_free((xrk_classifier *)aug);
+  EXPECT(xrk_augmenter_apply(aug, px, 32, 1, 7, out, sizeof out) == XRK_OK);
+
+  /* A log callback may replace itself without deadlocking. */
+  char dir[] = "/tmp/xrk_capi_XXXXXX";
+  EXPECT(mkdtemp(dir) != NULL);
+  char saved[64];
+  snprintf(saved, sizeof saved, "%s/m.xrk", dir);
+  xrk_set_log_callback(relog, NULL);
+  EXPECT(xrk_classifier_save(model, saved) == XRK_OK);
+  EXPECT(xrk_classifier_save(model, saved) == XRK_OK);
+  EXPECT(relog_calls == 2);
+  xrk_set_log_callback(NULL, NULL);
+  remove(saved);
+  rmdir(dir);
+
+  /* Two threads freeing one handle delete it once. */
+  for (int round = 0; round < 50; ++round) {
+    xrk_augmenter *shared = NULL;
+    EXPECT(xrk_augmenter_create("light", &shared) == XRK_OK);
+    pthread_t a, b;
+    pthread_create(&a, NULL, free_augmenter, shared);
+    pthread_create(&b, NULL, free_augmenter, shared);
+    pthread_join(a, NULL);
+    pthread_join(b, NULL);
+  }
 
   /* Freed handles are refused, not used; _free accepts NULL and double frees. */
   xrk_classifier_free(model);

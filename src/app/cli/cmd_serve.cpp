@@ -1,5 +1,7 @@
 // `xraykit serve model.xrk`: the password-protected web app and JSON API.
+#include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 
 #include <fmt/format.h>
@@ -13,10 +15,10 @@ namespace xraykit::cli {
 
 Command add_serve_command(CLI::App& app) {
   struct Args {
-    std::string model, host = "127.0.0.1", password_file;
+    std::string model, host = "127.0.0.1", password_file, trusted_proxy;
     int port = 8080, workers = 2, queue = 16, max_files = 16;
     double max_body_mb = 32;
-    std::int64_t max_pixels = 40'000'000;
+    std::int64_t max_pixels = 40'000'000, max_request_pixels = 64'000'000;
   };
   auto a = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("serve", "Serve a model as a password-protected web page and JSON API");
@@ -31,10 +33,15 @@ Command add_serve_command(CLI::App& app) {
   cmd->add_option("--port", a->port, "Port (0 = any free port)")->check(CLI::Range(0, 65535))->capture_default_str();
   cmd->add_option("--password-file", a->password_file, "File whose first line is the password (else $XRAYKIT_PASSWORD)");
   cmd->add_option("--workers", a->workers, "Predictions at once")->check(CLI::Range(1, 64))->capture_default_str();
-  cmd->add_option("--queue", a->queue, "Predictions waiting before 503")->check(CLI::Range(0, 4096))->capture_default_str();
+  cmd->add_option("--queue", a->queue, "Predictions waiting before 503")->check(CLI::Range(0, 256))->capture_default_str();
   cmd->add_option("--max-files", a->max_files, "Images per request")->check(CLI::Range(1, 1024))->capture_default_str();
-  cmd->add_option("--max-body-mb", a->max_body_mb, "Request body limit in MiB")->capture_default_str();
-  cmd->add_option("--max-pixels", a->max_pixels, "Pixels per image")->capture_default_str();
+  cmd->add_option("--max-body-mb", a->max_body_mb, "Request body limit in MiB")->check(CLI::Range(0.01, 4096.0))->capture_default_str();
+  cmd->add_option("--max-pixels", a->max_pixels, "Pixels per image")->check(CLI::Range(std::int64_t{1}, std::int64_t{1'000'000'000}))
+      ->capture_default_str();
+  cmd->add_option("--max-request-pixels", a->max_request_pixels, "Pixels of all images in one request together")
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{4'000'000'000}))->capture_default_str();
+  cmd->add_option("--trusted-proxy", a->trusted_proxy,
+                  "Address of a reverse proxy in front; its X-Forwarded-For then names the client for the login limit");
   return [a] {
     web::block_shutdown_signals();  // before the model load starts Torch's threads
     web::ServeOptions o;
@@ -44,8 +51,12 @@ Command add_serve_command(CLI::App& app) {
       std::getline(f, o.password);
       if (!o.password.empty() && o.password.back() == '\r') o.password.pop_back();
       if (o.password.empty()) throw InvalidArgument(fmt::format("{}: the password file's first line is empty", a->password_file));
-    } else if (const char* env = std::getenv("XRAYKIT_PASSWORD"); env && *env) {
+    } else if (char* env = std::getenv("XRAYKIT_PASSWORD"); env && *env) {
       o.password = env;
+      // Scrubbed where it lies (what /proc/PID/environ shows) and removed, so that nothing
+      // started later inherits it.
+      std::memset(env, 0, std::strlen(env));
+      ::unsetenv("XRAYKIT_PASSWORD");
     } else {
       throw InvalidArgument("no password: use --password-file FILE or set XRAYKIT_PASSWORD");
     }
@@ -57,6 +68,8 @@ Command add_serve_command(CLI::App& app) {
     o.max_files = a->max_files;
     o.max_body = static_cast<std::size_t>(a->max_body_mb * 1024 * 1024);
     o.max_pixels = a->max_pixels;
+    o.max_request_pixels = std::max(a->max_request_pixels, a->max_pixels);
+    o.trusted_proxy = a->trusted_proxy;
     o.on_listening = [&](int port) {
       fmt::print("xraykit serve: {} on http://{}:{}/ (Ctrl-C to stop)\n", a->model, a->host, port);
       std::fflush(stdout);

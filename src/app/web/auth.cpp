@@ -1,9 +1,12 @@
 #include "auth.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <stdexcept>
 
 #include <fmt/format.h>
+
+#include "xraykit/error.hpp"
 
 namespace xraykit::web {
 
@@ -24,7 +27,52 @@ std::string random_token() {
 }
 
 Auth::Auth(std::string password, std::chrono::seconds session_lifetime, int max_failures, std::chrono::seconds window)
-    : password_(std::move(password)), lifetime_(session_lifetime), max_failures_(max_failures), window_(window) {}
+    : password_(std::move(password)), lifetime_(session_lifetime), max_failures_(max_failures), window_(window) {
+  if (password_.size() < kMinPasswordLength)
+    throw xraykit::InvalidArgument(fmt::format("the password has {} characters; use at least {} (a passphrase of a few "
+                                               "words), so that it cannot be guessed",
+                                               password_.size(), kMinPasswordLength));
+  if (max_failures_ < 1 || window_.count() < 1) throw xraykit::InvalidArgument("the failed-login limit must be positive");
+}
+
+void Auth::forget_old(Clock::time_point now) {
+  for (auto it = failures_.begin(); it != failures_.end();)
+    it = now - it->second.first > window_ ? failures_.erase(it) : std::next(it);
+  if (now - all_failures_.first > window_) all_failures_ = {};
+}
+
+int Auth::throttled_for(const Failures& f, int limit, Clock::time_point now) const {
+  if (f.count < limit) return 0;
+  return static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(window_ - (now - f.first)).count()) + 1;
+}
+
+Auth::Check Auth::check_password(const std::string& candidate, const std::string& client, int* retry_after_seconds) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  const auto now = Clock::now();
+  forget_old(now);
+  const auto found = failures_.find(client);
+  const int wait = std::max(found == failures_.end() ? 0 : throttled_for(found->second, max_failures_, now),
+                            throttled_for(all_failures_, 4 * max_failures_, now));
+  if (wait > 0) {
+    if (retry_after_seconds) *retry_after_seconds = wait;
+    return Check::Throttled;
+  }
+  if (constant_time_equal(candidate, password_)) {
+    failures_.erase(client);
+    return Check::Ok;
+  }
+  for (Failures* f : {&failures_[client], &all_failures_}) {
+    if (f->count == 0) f->first = now;
+    ++f->count;
+  }
+  return Check::Wrong;
+}
+
+std::size_t Auth::clients_on_record() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  forget_old(Clock::now());
+  return failures_.size();
+}
 
 std::string Auth::open_session() {
   std::string token = random_token();
@@ -45,33 +93,6 @@ bool Auth::session_ok(const std::string& token) {
 void Auth::close_session(const std::string& token) {
   std::lock_guard<std::mutex> lock(mutex_);
   sessions_.erase(token);
-}
-
-bool Auth::may_try(const std::string& client, int* retry_after_seconds) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  auto it = failures_.find(client);
-  if (it == failures_.end()) return true;
-  const auto elapsed = Clock::now() - it->second.first;
-  if (elapsed > window_) {
-    failures_.erase(it);
-    return true;
-  }
-  if (it->second.count < max_failures_) return true;
-  if (retry_after_seconds)
-    *retry_after_seconds = static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(window_ - elapsed).count()) + 1;
-  return false;
-}
-
-void Auth::record_failure(const std::string& client) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  auto& f = failures_[client];
-  if (f.count == 0) f.first = Clock::now();
-  ++f.count;
-}
-
-void Auth::record_success(const std::string& client) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  failures_.erase(client);
 }
 
 }  // namespace xraykit::web

@@ -16,36 +16,53 @@ bool constant_time_equal(const std::string& a, const std::string& b);
 /// A 256-bit random token, hex-encoded, from the operating system's generator.
 std::string random_token();
 
+/// Passwords shorter than this are refused at start: with guessing limited to a few
+/// attempts a minute, 12 characters put the password out of reach of an online attack.
+constexpr std::size_t kMinPasswordLength = 12;
+
 class Auth {
  public:
   using Clock = std::chrono::steady_clock;
 
+  enum class Check { Ok, Wrong, Throttled };
+
+  /// InvalidArgument for a password shorter than kMinPasswordLength.
   Auth(std::string password, std::chrono::seconds session_lifetime, int max_failures, std::chrono::seconds window);
 
-  bool password_ok(const std::string& candidate) const { return constant_time_equal(candidate, password_); }
+  /// The one password check, for every way a password arrives (login form, Bearer, Basic):
+  /// checking and recording a failure are one step. A client (its address, or what a
+  /// trusted proxy says it is) with `max_failures` wrong passwords within the window is
+  /// Throttled for the rest of it, even with the right password; and so is everyone once
+  /// 4 x `max_failures` wrong passwords arrive within a window from all clients together,
+  /// so that many addresses (or one proxy) cannot multiply the guessing rate. Sessions keep
+  /// working meanwhile. `retry_after_seconds` is set when Throttled.
+  Check check_password(const std::string& candidate, const std::string& client, int* retry_after_seconds);
 
   /// A new session token after a successful login.
   std::string open_session();
   bool session_ok(const std::string& token);
   void close_session(const std::string& token);
 
-  /// Whether `client` may try a password now; if not, how many seconds until it may.
-  bool may_try(const std::string& client, int* retry_after_seconds);
-  void record_failure(const std::string& client);
-  void record_success(const std::string& client);
+  /// Clients with recent failures on record (the table shrinks as windows pass).
+  std::size_t clients_on_record();
 
  private:
+  struct Failures {
+    int count = 0;
+    Clock::time_point first;
+  };
+  // Both under mutex_.
+  void forget_old(Clock::time_point now);
+  int throttled_for(const Failures& f, int limit, Clock::time_point now) const;
+
   std::string password_;
   std::chrono::seconds lifetime_;
   int max_failures_;
   std::chrono::seconds window_;
   std::mutex mutex_;
   std::map<std::string, Clock::time_point> sessions_;  // token -> expiry
-  struct Failures {
-    int count = 0;
-    Clock::time_point first;
-  };
-  std::map<std::string, Failures> failures_;
+  std::map<std::string, Failures> failures_;           // by client
+  Failures all_failures_;                              // every client together
 };
 
 }  // namespace xraykit::web

@@ -5,6 +5,8 @@
 
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "auth.hpp"
 #include "gate.hpp"
 #include "server.hpp"
@@ -19,11 +21,19 @@ struct App {
   Gate gate;
 };
 
+/// A JSON body; text that is not valid UTF-8 (a client's file name) is replaced, not an error.
+void json_reply(httplib::Response& res, const nlohmann::json& body, int status = 200);
 /// A JSON error body {"error": message[, "file": file]} with `status`.
 void json_error(httplib::Response& res, int status, const std::string& message, const std::string& file = "");
 
-/// Whether a request carries a live session cookie or the password (Bearer or HTTP Basic).
-bool authenticated(App& app, const httplib::Request& req);
+/// Who is asking: the peer's address, or behind ServeOptions::trusted_proxy the last address
+/// in its X-Forwarded-For header (the one that proxy added).
+std::string client_of(const App& app, const httplib::Request& req);
+
+enum class Access { Granted, Missing, Wrong, Throttled };
+/// A live session cookie, or the password as Bearer token or HTTP Basic (checked under the
+/// one limiter; `retry_after_seconds` set when Throttled).
+Access access(App& app, const httplib::Request& req, int* retry_after_seconds);
 
 /// /healthz, /login (page, style sheet, form), /logout: the routes open without a session.
 void add_login_routes(httplib::Server& server, App& app);

@@ -1,4 +1,6 @@
 // The JSON API: what the model is, and predictions for uploaded images.
+#include <algorithm>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -45,7 +47,7 @@ void model_info(const App& app, httplib::Response& res) {
                   {"threshold", m.threshold()},
                   {"provenance", json::parse(m.provenance())},
                   {"intended_use", "decision support for trained staff; not a diagnosis"}};
-  res.set_content(j.dump(), "application/json");
+  json_reply(res, j);
 }
 
 void predict(App& app, const httplib::Request& req, httplib::Response& res) {
@@ -61,14 +63,20 @@ void predict(App& app, const httplib::Request& req, httplib::Response& res) {
     return json_error(res, 503, "busy: too many predictions waiting; retry shortly");
   }
   DecodeOptions decode = m.decode_options();
-  decode.max_pixels = app.options.max_pixels;
+  std::int64_t left = app.options.max_request_pixels;
   std::vector<Image> images;
   for (const auto& u : uploads) {
+    decode.max_pixels = std::min(app.options.max_pixels, left);
     try {
       images.push_back(decode_image(reinterpret_cast<const std::uint8_t*>(u.bytes->data()), u.bytes->size(), decode));
     } catch (const ImageError& e) {
+      const bool request_limit = decode.max_pixels < app.options.max_pixels && e.reason().find("above the limit") != std::string::npos;
+      if (request_limit)
+        return json_error(res, 400, fmt::format("{}: the request's images together exceed {} pixels; send fewer at once",
+                                                u.name, app.options.max_request_pixels), u.name);
       return json_error(res, 400, fmt::format("{}: {}", u.name, e.reason()), u.name);
     }
+    left -= static_cast<std::int64_t>(images.back().width) * images.back().height;
   }
   const bool binary = m.classes().size() == 2;
   const bool heatmaps = wants_heatmaps(req);
@@ -82,21 +90,23 @@ void predict(App& app, const httplib::Request& req, httplib::Response& res) {
     if (heatmaps) r["heatmap_png"] = "data:image/png;base64," + base64_encode(m.explain(images[i], preds[i].label).overlay_png);
     results.push_back(r);
   }
-  res.set_content(json({{"model", m.arch()},
-                        {"threshold", m.threshold()},
-                        {"positive_class", binary ? m.classes()[1] : ""},
-                        {"results", results}})
-                      .dump(),
-                  "application/json");
+  json_reply(res, {{"model", m.arch()},
+                   {"threshold", m.threshold()},
+                   {"positive_class", binary ? m.classes()[1] : ""},
+                   {"results", results}});
 }
 
 }  // namespace
 
+void json_reply(httplib::Response& res, const json& body, int status) {
+  res.status = status;
+  res.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
+}
+
 void json_error(httplib::Response& res, int status, const std::string& message, const std::string& file) {
   json j = {{"error", message}};
   if (!file.empty()) j["file"] = file;
-  res.status = status;
-  res.set_content(j.dump(), "application/json");
+  json_reply(res, j, status);
 }
 
 void add_api_routes(httplib::Server& server, App& app) {

@@ -1,4 +1,6 @@
 // The routes open without a session: health check, login and logout.
+#include <optional>
+
 #include <nlohmann/json.hpp>
 
 #include "assets.hpp"
@@ -17,22 +19,22 @@ void login_page(httplib::Response& res, int status, const std::string& message) 
 }
 
 void health(const httplib::Request&, httplib::Response& res) {
-  res.set_content(nlohmann::json({{"status", "ok"}}).dump(), "application/json");
+  json_reply(res, {{"status", "ok"}});
 }
 
 void login(App& app, const httplib::Request& req, httplib::Response& res) {
-  int retry = 0;
-  if (!app.auth.may_try(req.remote_addr, &retry)) {
-    res.set_header("Retry-After", std::to_string(retry));
-    return login_page(res, 429, "Too many failed attempts. Try again later.");
-  }
   const auto password = form_field(req.body, "password");
   if (!password) return login_page(res, 400, "The form could not be read.");
-  if (!app.auth.password_ok(*password)) {
-    app.auth.record_failure(req.remote_addr);
-    return login_page(res, 401, "Wrong password.");
+  int retry = 0;
+  switch (app.auth.check_password(*password, client_of(app, req), &retry)) {
+    case Auth::Check::Throttled:
+      res.set_header("Retry-After", std::to_string(retry));
+      return login_page(res, 429, "Too many failed attempts. Try again later.");
+    case Auth::Check::Wrong:
+      return login_page(res, 401, "Wrong password.");
+    case Auth::Check::Ok:
+      break;
   }
-  app.auth.record_success(req.remote_addr);
   res.set_header("Set-Cookie", std::string(kSessionCookie) + "=" + app.auth.open_session() +
                                    "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" +
                                    std::to_string(app.options.session_lifetime.count()));
@@ -49,17 +51,35 @@ void logout(App& app, const httplib::Request& req, httplib::Response& res) {
 
 }  // namespace
 
-bool authenticated(App& app, const httplib::Request& req) {
-  if (app.auth.session_ok(cookie_value(req.get_header_value("Cookie"), kSessionCookie))) return true;
+std::string client_of(const App& app, const httplib::Request& req) {
+  const std::string& proxy = app.options.trusted_proxy;
+  if (proxy.empty() || req.remote_addr != proxy || !req.has_header("X-Forwarded-For")) return req.remote_addr;
+  std::string forwarded = req.get_header_value("X-Forwarded-For");
+  forwarded = forwarded.substr(forwarded.rfind(',') == std::string::npos ? 0 : forwarded.rfind(',') + 1);
+  forwarded.erase(0, forwarded.find_first_not_of(' '));
+  forwarded.erase(forwarded.find_last_not_of(' ') + 1);
+  return forwarded.empty() ? req.remote_addr : "forwarded:" + forwarded;
+}
+
+Access access(App& app, const httplib::Request& req, int* retry_after_seconds) {
+  if (app.auth.session_ok(cookie_value(req.get_header_value("Cookie"), kSessionCookie))) return Access::Granted;
   const std::string h = req.get_header_value("Authorization");
-  if (h.rfind("Bearer ", 0) == 0) return app.auth.password_ok(h.substr(7));
-  if (h.rfind("Basic ", 0) == 0) {
+  std::optional<std::string> password;
+  if (h.rfind("Bearer ", 0) == 0) {
+    password = h.substr(7);
+  } else if (h.rfind("Basic ", 0) == 0) {
     const auto credentials = base64_decode(h.substr(6));
-    if (!credentials) return false;
-    const auto colon = credentials->find(':');
-    return colon != std::string::npos && app.auth.password_ok(credentials->substr(colon + 1));
+    const auto colon = credentials ? credentials->find(':') : std::string::npos;
+    password = colon == std::string::npos ? std::string() : credentials->substr(colon + 1);
+  } else {
+    return Access::Missing;
   }
-  return false;
+  switch (app.auth.check_password(*password, client_of(app, req), retry_after_seconds)) {
+    case Auth::Check::Ok: return Access::Granted;
+    case Auth::Check::Throttled: return Access::Throttled;
+    case Auth::Check::Wrong: break;
+  }
+  return Access::Wrong;
 }
 
 void add_login_routes(httplib::Server& server, App& app) {

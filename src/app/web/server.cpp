@@ -31,9 +31,17 @@ void add_security_headers(httplib::Response& res) {
 httplib::Server::HandlerResponse admit(App& app, const httplib::Request& req, httplib::Response& res) {
   add_security_headers(res);
   const bool open = req.path == "/healthz" || req.path == "/login" || req.path == "/login/style.css";
-  if (open || authenticated(app, req)) return httplib::Server::HandlerResponse::Unhandled;
-  if (req.path.rfind("/api/", 0) == 0 || req.method != "GET") {
-    res.set_header("WWW-Authenticate", "Basic realm=\"xraykit\", charset=\"UTF-8\"");
+  if (open) return httplib::Server::HandlerResponse::Unhandled;
+  int retry = 0;
+  const Access a = access(app, req, &retry);
+  if (a == Access::Granted) return httplib::Server::HandlerResponse::Unhandled;
+  if (a == Access::Throttled) {
+    res.set_header("Retry-After", std::to_string(retry));
+    json_error(res, 429, "too many wrong passwords; try again later");
+  } else if (a == Access::Wrong || req.path.rfind("/api/", 0) == 0 || req.method != "GET") {
+    // Bearer, not Basic: a Basic challenge makes browsers cache the credentials, and then
+    // logging out does not log out.
+    res.set_header("WWW-Authenticate", "Bearer realm=\"xraykit\"");
     json_error(res, 401, "authentication required: session cookie, Bearer token or HTTP Basic");
   } else {
     res.status = 303;
@@ -42,14 +50,16 @@ httplib::Server::HandlerResponse admit(App& app, const httplib::Request& req, ht
   return httplib::Server::HandlerResponse::Handled;
 }
 
-void internal_error(const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+// Internals go to the server's log, never to the client.
+void internal_error(const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
   try {
     std::rethrow_exception(ep);
   } catch (const std::exception& e) {
-    json_error(res, 500, std::string("internal error: ") + e.what());
+    fmt::print(stderr, "xraykit serve: {} {}: {}\n", req.method, req.path, e.what());
   } catch (...) {
-    json_error(res, 500, "internal error");
+    fmt::print(stderr, "xraykit serve: {} {}: unknown error\n", req.method, req.path);
   }
+  json_error(res, 500, "internal error (see the server log)");
 }
 
 sigset_t shutdown_signals() {
@@ -68,12 +78,21 @@ void block_shutdown_signals() {
 }
 
 int serve(const ResNetClassifier& model, const ServeOptions& o) {
-  if (o.password.empty()) throw InvalidArgument("serve needs a non-empty password");
-  if (o.workers < 1 || o.queue < 0 || o.max_files < 1) throw InvalidArgument("bad worker, queue or file limits");
+  if (o.workers < 1 || o.workers > 64) throw InvalidArgument(fmt::format("workers must be in [1, 64], not {}", o.workers));
+  if (o.queue < 0 || o.queue > 256) throw InvalidArgument(fmt::format("queue must be in [0, 256], not {}", o.queue));
+  if (o.max_files < 1 || o.max_files > 1024) throw InvalidArgument(fmt::format("max_files must be in [1, 1024], not {}", o.max_files));
+  if (o.max_body < 1024) throw InvalidArgument(fmt::format("max_body must be at least 1 KiB, not {} bytes", o.max_body));
+  if (o.max_pixels < 1) throw InvalidArgument(fmt::format("max_pixels must be positive, not {}", o.max_pixels));
+  if (o.max_request_pixels < o.max_pixels)
+    throw InvalidArgument(fmt::format("max_request_pixels ({}) must be at least max_pixels ({})", o.max_request_pixels, o.max_pixels));
   App app{model, o, Auth(o.password, o.session_lifetime, o.max_failed_logins, o.failure_window), Gate(o.workers, o.queue)};
 
+  // Every admitted prediction holds a thread while it waits; the spare threads keep
+  // /healthz and the login answering when the prediction queue is full.
+  constexpr int kSpareThreads = 16;
+  const std::size_t threads = static_cast<std::size_t>(o.workers + o.queue + kSpareThreads);
   httplib::Server svr;
-  svr.new_task_queue = [] { return new httplib::ThreadPool(32); };  // connections must not wait behind inference
+  svr.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   svr.set_payload_max_length(o.max_body);
   svr.set_read_timeout(30, 0);
   svr.set_pre_routing_handler([&app](const httplib::Request& req, httplib::Response& res) { return admit(app, req, res); });

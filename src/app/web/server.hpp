@@ -15,15 +15,21 @@ namespace xraykit::web {
 struct ServeOptions {
   std::string host = "127.0.0.1";
   int port = 8080;                      ///< 0: any free port (reported through on_listening)
-  std::string password;                 ///< required, non-empty
+  std::string password;                 ///< required, at least 12 characters
   int workers = 2;                      ///< predictions run at once
   int queue = 16;                       ///< predictions waiting; beyond this: 503 + Retry-After
   std::size_t max_body = 32u << 20;     ///< bytes per request (413 beyond)
   int max_files = 16;                   ///< images per request
   std::int64_t max_pixels = 40'000'000; ///< per image, checked before decoding
+  /// All images of one request together: with at most `workers` requests decoding at once,
+  /// decoded pixels in memory stay below workers x this (plus one image's decoding buffers).
+  std::int64_t max_request_pixels = 64'000'000;
   std::chrono::seconds session_lifetime{12 * 3600};
   int max_failed_logins = 5;            ///< per client within failure_window, then 429
   std::chrono::seconds failure_window{60};
+  /// Address of a reverse proxy in front: its requests are told apart by X-Forwarded-For
+  /// (else every user behind it would share one failed-login limit). Empty: none.
+  std::string trusted_proxy;
   std::function<void(int port)> on_listening;  ///< called once the socket is bound
 };
 
