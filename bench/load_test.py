@@ -38,7 +38,7 @@ def main():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    password = "load-test"
+    password = "load-test-passphrase"
     server = subprocess.Popen([a.binary, "serve", a.model, "--port", str(port), "--workers", str(a.workers),
                                "--queue", "64"], env=dict(os.environ, XRAYKIT_PASSWORD=password),
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
