@@ -3,7 +3,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake pkg-config ninja-build
+  build-essential cmake pkg-config ninja-build dpkg-dev
   libtorch-dev libfmt-dev libstb-dev libturbojpeg0-dev zlib1g-dev doctest-dev libbenchmark-dev
   nlohmann-json3-dev libcli11-dev libcpp-httplib-dev
   pybind11-dev python3-dev python3-numpy python3-pytest python3-torch python3-torchvision
