@@ -19,6 +19,7 @@
 // (unreadable or unwritable paths), Cancelled is never thrown: a cancelled fit returns with
 // FitResult::cancelled set.
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <string>
@@ -66,6 +67,7 @@ struct FilePrediction {
   bool ok = false;
   Prediction prediction;  ///< valid when ok
   std::string error;      ///< the reason when !ok (names the file)
+  std::exception_ptr failure;  ///< the exception behind `error`, for rethrowing it as it was
 };
 
 /// Why the model decided: a Grad-CAM map (Selvaraju et al. 2017) of one class.

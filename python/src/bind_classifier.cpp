@@ -131,6 +131,35 @@ py::dict fit(ResNetClassifier& model, const Dataset& train, const Dataset& val, 
   return d;
 }
 
+bool all_paths(const py::object& items) {
+  if (py::len(items) == 0) return false;
+  for (const auto& item : items)
+    if (!py::isinstance<py::str>(item)) return false;
+  return true;
+}
+
+// A list of paths: decoded in parallel between batches (predict_files), the GIL released;
+// the first unreadable file raises its own exception, as loading it alone would.
+py::list file_predictions(const ResNetClassifier& m, const py::object& items, bool tta) {
+  std::vector<std::string> paths;
+  for (const auto& item : items) {
+    paths.push_back(item.cast<std::string>());
+    must_exist(paths.back());
+  }
+  std::vector<FilePrediction> results;
+  {
+    py::gil_scoped_release release;
+    results = m.predict_files(paths, tta);
+  }
+  py::list out;
+  for (const auto& r : results) {
+    if (!r.ok && r.failure) std::rethrow_exception(r.failure);
+    if (!r.ok) throw std::runtime_error(r.error);
+    out.append(prediction_dict(r.prediction));
+  }
+  return out;
+}
+
 using Classifier = py::class_<ResNetClassifier>;
 
 // Construction, files and what the model is.
@@ -241,6 +270,7 @@ void add_inference_methods(Classifier& cls) {
               return predictions(m, {load_image(path, m.decode_options())}, tta)[0];
             }
             if (py::isinstance<py::list>(what) || py::isinstance<py::tuple>(what)) {
+              if (all_paths(what)) return file_predictions(m, what, tta);
               std::vector<Image> imgs;
               std::size_t i = 0;
               for (const auto& item : what) {

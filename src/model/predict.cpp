@@ -70,6 +70,7 @@ std::vector<FilePrediction> ResNetClassifier::predict_files(const std::vector<st
           out[i].ok = true;
         } catch (const Error& e) {
           out[i].error = e.what();
+          out[i].failure = std::current_exception();
         }
       }
     });
