@@ -82,6 +82,19 @@ P params_or_default(const P* given, P defaults) {
 /// Copies s with its NUL into buf; BUFFER_TOO_SMALL (after copying what fits) if it does not.
 void string_out(const std::string& s, char* buf, std::size_t buf_size, std::size_t* needed);
 
+/// The status for each kind of library error.
+inline xrk_status status_of(xraykit::ErrorKind kind) {
+  switch (kind) {
+    case xraykit::ErrorKind::InvalidArgument: return XRK_ERR_INVALID_ARGUMENT;
+    case xraykit::ErrorKind::Io: return XRK_ERR_IO;
+    case xraykit::ErrorKind::Image: return XRK_ERR_IMAGE;
+    case xraykit::ErrorKind::Dataset: return XRK_ERR_DATASET;
+    case xraykit::ErrorKind::Model: return XRK_ERR_MODEL;
+    case xraykit::ErrorKind::Other: break;
+  }
+  return XRK_ERR_INTERNAL;
+}
+
 /// Runs f, mapping every exception to a status and the thread's last error.
 template <class F>
 xrk_status guard(F&& f) noexcept {
@@ -92,24 +105,9 @@ xrk_status guard(F&& f) noexcept {
   } catch (const Failure& e) {
     set_error(e.message);
     return e.status;
-  } catch (const xraykit::InvalidArgument& e) {
+  } catch (const xraykit::Error& e) {
     set_error(e.what());
-    return XRK_ERR_INVALID_ARGUMENT;
-  } catch (const xraykit::IoError& e) {
-    set_error(e.what());
-    return XRK_ERR_IO;
-  } catch (const xraykit::ImageError& e) {
-    set_error(e.what());
-    return XRK_ERR_IMAGE;
-  } catch (const xraykit::DatasetError& e) {
-    set_error(e.what());
-    return XRK_ERR_DATASET;
-  } catch (const xraykit::ModelError& e) {
-    set_error(e.what());
-    return XRK_ERR_MODEL;
-  } catch (const xraykit::Cancelled& e) {
-    set_error(e.what());
-    return XRK_ERR_CANCELLED;
+    return status_of(e.kind());
   } catch (const std::exception& e) {
     set_error(std::string("internal error: ") + e.what());
     return XRK_ERR_INTERNAL;

@@ -165,4 +165,27 @@ std::string real_data_dir() {
   return fs::is_directory(beside) ? fs::canonical(beside).string() : "";
 }
 
+xraykit::ClassifierOptions tiny() {
+  using namespace xraykit;
+  ClassifierOptions o;
+  o.image_size = 32;
+  o.seed = 1;
+  return o;
+}
+
+xraykit::TrainOptions quick(int epochs) {
+  using namespace xraykit;
+  TrainOptions t;
+  t.epochs = epochs;
+  t.batch_size = 16;
+  t.learning_rate = 2e-3;
+  t.augment = "none";
+  t.threads = 2;
+  t.bootstrap = 50;
+  t.warmup_epochs = 0.5;
+  t.keep = Keep::Best;
+  t.bf16 = false;
+  return t;
+}
+
 }  // namespace testsupport

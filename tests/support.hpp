@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "xraykit/classifier.hpp"
 #include "xraykit/image.hpp"
 
 namespace testsupport {
@@ -13,6 +14,19 @@ namespace testsupport {
 namespace fs = std::filesystem;
 
 /// A fresh folder under the system temp dir, removed when the object dies.
+/// The tests' own seeded generator (an LCG): synthetic data and shuffles stay the same even
+/// if the library's RNG changes, so that thresholds tuned on them keep meaning.
+struct Lcg {
+  std::uint64_t s;
+  std::uint64_t operator()() { return (s = s * 6364136223846793005ULL + 1442695040888963407ULL) >> 33; }
+};
+
+/// A small model (32 px, seed 1) and a short fp32 training schedule for the synthetic tasks.
+/// fp32 whatever the CPU, so that these tests behave alike everywhere; bf16 training (the
+/// default where the CPU has it) has its own tests.
+xraykit::ClassifierOptions tiny();
+xraykit::TrainOptions quick(int epochs);
+
 class TempDir {
  public:
   TempDir();

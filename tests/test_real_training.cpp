@@ -109,11 +109,8 @@ TEST_CASE("real data: with shuffled training labels the validation AUC stays nea
     patients.push_back(s.train.patient(i));
   }
   // A seeded permutation keeps the class balance and breaks every image-label link.
-  std::uint64_t state = 12345;
-  for (std::size_t i = labels.size(); i > 1; --i) {
-    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
-    std::swap(labels[i - 1], labels[(state >> 33) % i]);
-  }
+  Lcg rnd{12345};
+  for (std::size_t i = labels.size(); i > 1; --i) std::swap(labels[i - 1], labels[rnd() % i]);
   DatasetOptions o;
   o.image_size = 64;
   const Dataset shuffled = Dataset::from_images(images, labels, s.train.classes(), patients, o);

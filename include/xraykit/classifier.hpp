@@ -16,7 +16,7 @@
 // set_*. Moving or destroying the model while another thread uses it is the caller's error.
 // Errors: InvalidArgument (unknown architecture, bad options or images), ModelError
 // (a file that is not an xraykit model or is truncated, weights that do not fit), IoError
-// (unreadable or unwritable paths), Cancelled is never thrown: a cancelled fit returns with
+// (unreadable or unwritable paths). A cancelled fit is not an error: it returns with
 // FitResult::cancelled set.
 #include <cstdint>
 #include <exception>

@@ -27,6 +27,18 @@ PyObject* make(py::module_& m, const char* name, PyObject* builtin, const char* 
   return cls.release().ptr();
 }
 
+PyObject* class_of(xraykit::ErrorKind kind) {
+  switch (kind) {
+    case xraykit::ErrorKind::InvalidArgument: return invalid_argument;
+    case xraykit::ErrorKind::Io: return io_error;
+    case xraykit::ErrorKind::Image: return image_error;
+    case xraykit::ErrorKind::Dataset: return dataset_error;
+    case xraykit::ErrorKind::Model: return model_error;
+    case xraykit::ErrorKind::Other: break;
+  }
+  return error_base;
+}
+
 }  // namespace
 
 void register_exceptions(py::module_& m) {
@@ -40,18 +52,8 @@ void register_exceptions(py::module_& m) {
   py::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);
-    } catch (const xraykit::InvalidArgument& e) {
-      PyErr_SetString(invalid_argument, e.what());
-    } catch (const xraykit::IoError& e) {
-      PyErr_SetString(io_error, e.what());
-    } catch (const xraykit::ImageError& e) {
-      PyErr_SetString(image_error, e.what());
-    } catch (const xraykit::DatasetError& e) {
-      PyErr_SetString(dataset_error, e.what());
-    } catch (const xraykit::ModelError& e) {
-      PyErr_SetString(model_error, e.what());
     } catch (const xraykit::Error& e) {
-      PyErr_SetString(error_base, e.what());
+      PyErr_SetString(class_of(e.kind()), e.what());
     }
   });
 }

@@ -37,7 +37,6 @@ struct Listing {
   std::vector<Candidate> files;
   std::vector<SkippedFile> skipped;
   std::size_t ignored = 0;
-  std::vector<std::string> warnings;
 };
 
 bool is_hidden(const fs::path& p) { return p.filename().string().rfind('.', 0) == 0; }
@@ -237,7 +236,6 @@ Dataset decode_all(Listing listing, const std::string& source, const DatasetOpti
   s.image_size = o.image_size;
   s.channels = o.channels;
   s.ignored = listing.ignored;
-  s.warnings = std::move(listing.warnings);
   s.skipped = std::move(listing.skipped);
 
   const std::size_t fallbacks = assign_patients(listing.files, o);

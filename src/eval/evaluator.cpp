@@ -19,14 +19,14 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 double ratio(double a, double b) { return b > 0 ? a / b : kNaN; }
 
 // The scalar figures that get intervals, computed on a multiset of sample indices.
-struct Figures {
+struct PointEstimates {
   double accuracy = kNaN, balanced_accuracy = kNaN, auc = kNaN;
   std::vector<double> sensitivity, specificity, precision, f1, class_auc;
 };
 
-class Computer {
+class MetricCalculator {
  public:
-  Computer(const std::vector<std::vector<float>>& probs, const std::vector<int>& labels, int k, double threshold)
+  MetricCalculator(const std::vector<std::vector<float>>& probs, const std::vector<int>& labels, int k, double threshold)
       : probs_(probs), labels_(labels), k_(k) {
     for (const auto& p : probs) predicted_.push_back(predict(p, threshold));
   }
@@ -39,8 +39,8 @@ class Computer {
     return cm;
   }
 
-  Figures figures(const std::vector<std::size_t>& idx) const {
-    Figures f;
+  PointEstimates estimates(const std::vector<std::size_t>& idx) const {
+    PointEstimates f;
     const auto cm = confusion(idx);
     const double n = static_cast<double>(idx.size());
     double correct = 0, recall_sum = 0;
@@ -127,11 +127,11 @@ void Evaluator::add(const std::vector<float>& probabilities, int label, const st
 Evaluation Evaluator::evaluate() const {
   if (labels_.empty()) throw InvalidArgument("nothing to evaluate: no predictions were added");
   const int k = static_cast<int>(classes_.size());
-  const Computer comp(probs_, labels_, k, options_.threshold);
+  const MetricCalculator comp(probs_, labels_, k, options_.threshold);
 
   std::vector<std::size_t> all(labels_.size());
   for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
-  const Figures point = comp.figures(all);
+  const PointEstimates point = comp.estimates(all);
 
   // Patient -> its images; resampling draws patients with replacement.
   std::map<std::string, std::vector<std::size_t>> by_patient;
@@ -139,7 +139,7 @@ Evaluation Evaluator::evaluate() const {
   std::vector<const std::vector<std::size_t>*> groups;
   for (const auto& [name, idx] : by_patient) groups.push_back(&idx);
 
-  std::vector<Figures> boots;
+  std::vector<PointEstimates> boots;
   Rng rng(options_.seed);
   for (int b = 0; b < options_.bootstrap; ++b) {
     std::vector<std::size_t> idx;
@@ -147,7 +147,7 @@ Evaluation Evaluator::evaluate() const {
       const auto* pick = groups[rng.below(groups.size())];
       idx.insert(idx.end(), pick->begin(), pick->end());
     }
-    boots.push_back(comp.figures(idx));
+    boots.push_back(comp.estimates(idx));
   }
   auto estimate = [&](double value, auto get) {
     Estimate e{value, value, value};
@@ -167,18 +167,18 @@ Evaluation Evaluator::evaluate() const {
   ev.bootstrap = options_.bootstrap;
   ev.confidence = options_.confidence;
   ev.confusion = comp.confusion(all);
-  ev.accuracy = estimate(point.accuracy, [](const Figures& f) { return f.accuracy; });
-  ev.balanced_accuracy = estimate(point.balanced_accuracy, [](const Figures& f) { return f.balanced_accuracy; });
-  ev.auc = estimate(point.auc, [](const Figures& f) { return f.auc; });
+  ev.accuracy = estimate(point.accuracy, [](const PointEstimates& f) { return f.accuracy; });
+  ev.balanced_accuracy = estimate(point.balanced_accuracy, [](const PointEstimates& f) { return f.balanced_accuracy; });
+  ev.auc = estimate(point.auc, [](const PointEstimates& f) { return f.auc; });
   for (int c = 0; c < k; ++c) {
     ClassMetrics m;
     m.name = classes_[c];
     m.support = std::count(labels_.begin(), labels_.end(), c);
-    m.sensitivity = estimate(point.sensitivity[c], [c](const Figures& f) { return f.sensitivity[c]; });
-    m.specificity = estimate(point.specificity[c], [c](const Figures& f) { return f.specificity[c]; });
-    m.precision = estimate(point.precision[c], [c](const Figures& f) { return f.precision[c]; });
-    m.f1 = estimate(point.f1[c], [c](const Figures& f) { return f.f1[c]; });
-    m.auc = estimate(point.class_auc[c], [c](const Figures& f) { return f.class_auc[c]; });
+    m.sensitivity = estimate(point.sensitivity[c], [c](const PointEstimates& f) { return f.sensitivity[c]; });
+    m.specificity = estimate(point.specificity[c], [c](const PointEstimates& f) { return f.specificity[c]; });
+    m.precision = estimate(point.precision[c], [c](const PointEstimates& f) { return f.precision[c]; });
+    m.f1 = estimate(point.f1[c], [c](const PointEstimates& f) { return f.f1[c]; });
+    m.auc = estimate(point.class_auc[c], [c](const PointEstimates& f) { return f.class_auc[c]; });
     std::vector<double> scores;
     std::vector<int> pos;
     for (std::size_t i = 0; i < labels_.size(); ++i) scores.push_back(probs_[i][c]), pos.push_back(labels_[i] == c);

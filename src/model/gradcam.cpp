@@ -35,8 +35,8 @@ Explanation ResNetClassifier::explain(const Image& image, int class_index, const
   const torch::Tensor x = impl_->to_batch({square});
 
   torch::AutoGradMode grad(true);
-  const torch::Tensor acts = impl_->net->until(x, stage).detach().requires_grad_(true);
-  const torch::Tensor logits = impl_->net->after(acts, stage).to(torch::kFloat32);
+  const torch::Tensor acts = impl_->net->activations_through(x, stage).detach().requires_grad_(true);
+  const torch::Tensor logits = impl_->net->logits_from_stage(acts, stage).to(torch::kFloat32);
   const torch::Tensor probs = torch::softmax(logits, 1).detach().contiguous();
   ex.prediction = impl_->make_prediction(probs.data_ptr<float>());
   ex.class_index = class_index < 0 ? ex.prediction.label : class_index;

@@ -97,7 +97,7 @@ ResNetImpl::ResNetImpl(int depth_, int64_t in_channels, int64_t num_classes, boo
   }
 }
 
-torch::Tensor ResNetImpl::until(torch::Tensor x, int layer) {
+torch::Tensor ResNetImpl::activations_through(torch::Tensor x, int layer) {
   x = torch::relu(bn1(conv1(x)));
   x = torch::max_pool2d(x, 3, 2, 1);
   nn::Sequential layers[4] = {layer1, layer2, layer3, layer4};
@@ -105,7 +105,7 @@ torch::Tensor ResNetImpl::until(torch::Tensor x, int layer) {
   return x;
 }
 
-torch::Tensor ResNetImpl::after(torch::Tensor x, int layer) {
+torch::Tensor ResNetImpl::logits_from_stage(torch::Tensor x, int layer) {
   nn::Sequential layers[4] = {layer1, layer2, layer3, layer4};
   for (int i = layer; i < 4; ++i) x = layers[i]->forward(x);
   return head(x);

@@ -25,11 +25,11 @@ struct ResNetImpl : torch::nn::Module {
   ResNetImpl(int depth, int64_t in_channels, int64_t num_classes, bool initialise = true);
 
   /// Output of layer4 (the last convolutional stage), before pooling.
-  torch::Tensor features(torch::Tensor x) { return until(x, 4); }
+  torch::Tensor features(torch::Tensor x) { return activations_through(x, 4); }
   /// Activations after the stem and layers 1..`layer` (0 = after the stem only).
-  torch::Tensor until(torch::Tensor x, int layer);
+  torch::Tensor activations_through(torch::Tensor x, int layer);
   /// Logits from the activations after `layer`.
-  torch::Tensor after(torch::Tensor x, int layer);
+  torch::Tensor logits_from_stage(torch::Tensor x, int layer);
   /// Logits from layer4's output.
   torch::Tensor head(torch::Tensor features);
   torch::Tensor forward(torch::Tensor x) { return head(features(x)); }

@@ -9,6 +9,7 @@
 
 #include "commands.hpp"
 #include "progress.hpp"
+#include "util/rng.hpp"
 #include "xraykit/classifier.hpp"
 #include "xraykit/io.hpp"
 
@@ -21,8 +22,8 @@ namespace {
 // Grey "radiographs": a noisy chest-like gradient; PNEUMONIA ones carry a soft bright
 // opacity in one lung field. Five images per synthetic patient.
 void draw_synthetic(const fs::path& root, int per_class) {
-  std::uint64_t s = 7;
-  auto rnd = [&s] { return ((s = s * 6364136223846793005ULL + 1442695040888963407ULL) >> 33) / double(1ULL << 31); };
+  Rng rng(7);
+  auto rnd = [&rng] { return rng.uniform(); };
   for (int cls = 0; cls < 2; ++cls) {
     const char* name = cls ? "PNEUMONIA" : "NORMAL";
     fs::create_directories(root / name);
