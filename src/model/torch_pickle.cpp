@@ -101,17 +101,8 @@ class Unpickler {
         case 'T': push_str(le(4)); break;             // BINSTRING
         case 'C': push_str(byte()); break;            // SHORT_BINBYTES
         case 'B': push_str(le(4)); break;             // BINBYTES
-        case ')': push(make(Obj::Tuple)); break;
-        case '}': push(make(Obj::Dict)); break;
-        case ']': push(make(Obj::List)); break;
-        case 't': { auto o = make(Obj::Tuple); o->items = pop_to_mark(); push(holding(o)); break; }
-        case 0x85: case 0x86: case 0x87: {            // TUPLE1..3
-          auto o = make(Obj::Tuple);
-          o->items.resize(op - 0x84);
-          for (auto it = o->items.rbegin(); it != o->items.rend(); ++it) *it = pop();
-          push(holding(o));
-          break;
-        }
+        case ')': case '}': case ']': case 't': case 0x85: case 0x86: case 0x87:
+        case 's': case 'u': case 'a': case 'e': container(op); break;
         case 'c': {                                   // GLOBAL
           auto o = make(Obj::Global);
           o->s = line();
@@ -131,28 +122,45 @@ class Unpickler {
         case 0x94: remember(memo_.size()); break;     // MEMOIZE
         case 'h': push(memo(byte())); break;          // BINGET
         case 'j': push(memo(le(4))); break;           // LONG_BINGET
-        case 's': { auto v = pop(), k = pop(); auto d = dict(top()); d->dict.emplace_back(k, v); holding(d, {k, v}); break; }
-        case 'u': {
-          auto items = pop_to_mark();
-          if (items.size() % 2) throw bad("odd SETITEMS");
-          auto d = dict(top());
-          for (std::size_t k = 0; k < items.size(); k += 2) d->dict.emplace_back(items[k], items[k + 1]);
-          holding(d, items);
-          break;
-        }
-        case 'a': { auto v = pop(); auto l = top(); l->items.push_back(v); holding(l, {v}); break; }
-        case 'e': {
-          auto items = pop_to_mark();
-          auto l = top();
-          l->items.insert(l->items.end(), items.begin(), items.end());
-          holding(l, items);
-          break;
-        }
         case 'b': pop(); break;                       // BUILD: state (e.g. _metadata) is not needed
         case 'Q': push(storage(pop())); break;        // BINPERSID
         case 'R': { auto args = pop(), fn = pop(); push(holding(reduce(fn, args), {args})); break; }
         case 0x81: { pop(); auto cls = pop(); auto o = make(Obj::Other); o->s = cls->s; push(o); break; }  // NEWOBJ
         default: throw bad(fmt::format("unsupported pickle opcode 0x{:02x}", op));
+      }
+    }
+  }
+
+  // The opcodes that make and fill tuples, dicts and lists.
+  void container(std::uint8_t op) {
+    switch (op) {
+      case ')': push(make(Obj::Tuple)); break;
+      case '}': push(make(Obj::Dict)); break;
+      case ']': push(make(Obj::List)); break;
+      case 't': { auto o = make(Obj::Tuple); o->items = pop_to_mark(); push(holding(o)); break; }
+      case 0x85: case 0x86: case 0x87: {            // TUPLE1..3
+        auto o = make(Obj::Tuple);
+        o->items.resize(op - 0x84);
+        for (auto it = o->items.rbegin(); it != o->items.rend(); ++it) *it = pop();
+        push(holding(o));
+        break;
+      }
+      case 's': { auto v = pop(), k = pop(); auto d = dict(top()); d->dict.emplace_back(k, v); holding(d, {k, v}); break; }
+      case 'u': {
+        auto items = pop_to_mark();
+        if (items.size() % 2) throw bad("odd SETITEMS");
+        auto d = dict(top());
+        for (std::size_t k = 0; k < items.size(); k += 2) d->dict.emplace_back(items[k], items[k + 1]);
+        holding(d, items);
+        break;
+      }
+      case 'a': { auto v = pop(); auto l = top(); l->items.push_back(v); holding(l, {v}); break; }
+      case 'e': {
+        auto items = pop_to_mark();
+        auto l = top();
+        l->items.insert(l->items.end(), items.begin(), items.end());
+        holding(l, items);
+        break;
       }
     }
   }
