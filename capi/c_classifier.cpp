@@ -105,11 +105,12 @@ xrk_status xrk_classifier_set_threshold(xrk_classifier* model, double threshold)
 xrk_train_params xrk_train_default_params(void) {
   static const xraykit::TrainOptions d;  // static: the strings below point into it
   static const std::string threshold_rule = xraykit::to_string(d.threshold_rule);
+  static const std::string optimizer = xraykit::to_string(d.optimizer);
   xrk_train_params p{};
   p.struct_size = sizeof p;
   p.epochs = d.epochs;
   p.batch_size = d.batch_size;
-  p.optimizer = d.optimizer.c_str();
+  p.optimizer = optimizer.c_str();
   p.learning_rate = d.learning_rate;
   p.weight_decay = d.weight_decay;
   p.warmup_epochs = d.warmup_epochs;
@@ -147,7 +148,7 @@ xrk_status xrk_classifier_fit(xrk_classifier* model, const xrk_dataset* train, c
     xraykit::TrainOptions o;
     o.epochs = p.epochs;
     o.batch_size = p.batch_size;
-    if (p.optimizer) o.optimizer = p.optimizer;
+    if (p.optimizer) o.optimizer = xraykit::parse_optimizer(p.optimizer);
     o.learning_rate = p.learning_rate;
     o.weight_decay = p.weight_decay;
     o.warmup_epochs = p.warmup_epochs;

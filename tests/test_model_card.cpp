@@ -23,7 +23,7 @@ ModelCard trained_card() {
   c.validation_data = "4 images";
   c.augmentation = "rotate=5";
   c.options.epochs = 3;
-  c.options.optimizer = "sgd";
+  c.options.optimizer = Optimizer::Sgd;
   c.options.balance = Balance::Sampler;
   c.options.keep = Keep::Best;
   c.options.threshold_rule = ThresholdRule::Youden;
@@ -59,7 +59,7 @@ TEST_CASE("model card: the provenance survives a JSON round trip") {
   CHECK(back.trained);
   CHECK(back.library_version == "9.9.9");
   CHECK(back.train_data == c.train_data);
-  CHECK(back.options.optimizer == "sgd");
+  CHECK(back.options.optimizer == Optimizer::Sgd);
   CHECK(back.options.balance == Balance::Sampler);
   CHECK(back.options.keep == Keep::Best);
   CHECK(back.options.threshold_rule == ThresholdRule::Youden);

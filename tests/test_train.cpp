@@ -172,7 +172,7 @@ TEST_CASE("early stopping, freezing, SGD and label smoothing") {
   }
   SUBCASE("SGD with label smoothing runs") {
     TrainOptions o = quick(1);
-    o.optimizer = "sgd";
+    o.optimizer = Optimizer::Sgd;
     o.label_smoothing = 0.1;
     ResNetClassifier m("resnet18", {"plain", "blob"}, tiny());
     CHECK(m.fit(train, val, o).history.size() == 1);
@@ -217,7 +217,7 @@ TEST_CASE("bf16 training tracks fp32 training step by step") {
   // weights (autocast's cache never cleared) would leave the bf16 loss where it started.
   const Dataset train = blobs(160, 11), val = blobs(32, 12);
   TrainOptions o = quick(1);
-  o.optimizer = "sgd";
+  o.optimizer = Optimizer::Sgd;
   o.learning_rate = 0.002;
   o.warmup_epochs = 0;
   ResNetClassifier fp32("resnet18", {"plain", "blob"}, tiny()), bf16("resnet18", {"plain", "blob"}, tiny());
@@ -262,8 +262,11 @@ TEST_CASE("fit refuses what it cannot train on") {
   const Dataset train = blobs(32, 9), val = blobs(16, 10);
   ResNetClassifier m("resnet18", {"plain", "blob"}, tiny());
   TrainOptions o = quick(1);
-  o.optimizer = "rmsprop";
-  CHECK_THROWS_WITH_AS(m.fit(train, val, o), doctest::Contains("unknown optimizer 'rmsprop'"), InvalidArgument);
+  CHECK_THROWS_WITH_AS(parse_optimizer("rmsprop"), doctest::Contains("'rmsprop'"), InvalidArgument);
+  CHECK(parse_optimizer("sgd") == Optimizer::Sgd);
+  CHECK(to_string(Optimizer::AdamW) == "adamw");
+  o.epochs = 0;
+  CHECK_THROWS_WITH_AS(m.fit(train, val, o), doctest::Contains("epochs"), InvalidArgument);
   ClassifierOptions big = tiny();
   big.image_size = 64;
   ResNetClassifier wrong_size("resnet18", {"plain", "blob"}, big);

@@ -96,6 +96,11 @@ enum class Balance {
   Sampler,  ///< draw training samples with probability inversely proportional to class size
 };
 
+enum class Optimizer {
+  AdamW,  ///< "adamw": Adam with decoupled weight decay
+  Sgd,    ///< "sgd": SGD with momentum
+};
+
 /// Which weights fit() keeps at the end.
 enum class Keep {
   Best,  ///< the epoch with the best validation AUC
@@ -105,7 +110,7 @@ enum class Keep {
 struct TrainOptions {
   int epochs = 10;
   int batch_size = 32;
-  std::string optimizer = "adamw";  ///< "adamw" or "sgd" (with momentum)
+  Optimizer optimizer = Optimizer::AdamW;
   double learning_rate = 1e-3;
   double weight_decay = 1e-4;
   double momentum = 0.9;
@@ -131,12 +136,14 @@ struct TrainOptions {
   int bootstrap = 1000;    ///< resamples for the final validation intervals
 };
 
-/// Names of the option values ("none", "weights", "sampler"; "best", "last") and back;
+/// Names of the option values ("none", "weights", "sampler"; "best", "last"; "adamw", "sgd") and back;
 /// the parsers throw InvalidArgument naming the text and the choices.
 XRAYKIT_API std::string to_string(Balance balance);
 XRAYKIT_API Balance parse_balance(const std::string& text);
 XRAYKIT_API std::string to_string(Keep keep);
 XRAYKIT_API Keep parse_keep(const std::string& text);
+XRAYKIT_API std::string to_string(Optimizer optimizer);
+XRAYKIT_API Optimizer parse_optimizer(const std::string& text);
 
 /// Reported during fit(); `epoch_end` marks the report after an epoch's validation.
 struct Progress {

@@ -42,7 +42,7 @@ TrainOptions train_options(const py::kwargs& options) {
     const py::handle v = item.second;
     if (key == "epochs") o.epochs = v.cast<int>();
     else if (key == "batch_size") o.batch_size = v.cast<int>();
-    else if (key == "optimizer") o.optimizer = v.cast<std::string>();
+    else if (key == "optimizer") o.optimizer = parse_optimizer(v.cast<std::string>());
     else if (key == "learning_rate") o.learning_rate = v.cast<double>();
     else if (key == "weight_decay") o.weight_decay = v.cast<double>();
     else if (key == "momentum") o.momentum = v.cast<double>();

@@ -19,7 +19,7 @@ namespace {
 json options_json(const TrainOptions& o) {
   return {{"epochs", o.epochs},
           {"batch_size", o.batch_size},
-          {"optimizer", o.optimizer},
+          {"optimizer", to_string(o.optimizer)},
           {"learning_rate", o.learning_rate},
           {"weight_decay", o.weight_decay},
           {"warmup_epochs", o.warmup_epochs},
@@ -42,7 +42,6 @@ TrainOptions options_from(const json& j) {
   };
   read("epochs", o.epochs);
   read("batch_size", o.batch_size);
-  read("optimizer", o.optimizer);
   read("learning_rate", o.learning_rate);
   read("weight_decay", o.weight_decay);
   read("warmup_epochs", o.warmup_epochs);
@@ -54,6 +53,7 @@ TrainOptions options_from(const json& j) {
   read("target_sensitivity", o.target_sensitivity);
   if (j.contains("balance")) o.balance = parse_balance(j.at("balance").get<std::string>());
   if (j.contains("keep")) o.keep = parse_keep(j.at("keep").get<std::string>());
+  if (j.contains("optimizer")) o.optimizer = parse_optimizer(j.at("optimizer").get<std::string>());
   if (j.contains("threshold_rule")) o.threshold_rule = parse_threshold_rule(j.at("threshold_rule").get<std::string>());
   return o;
 }

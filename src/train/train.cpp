@@ -61,8 +61,6 @@ void validate(const ResNetClassifier& m, const Dataset& train, const Dataset& va
   }
   if (o.epochs < 1) throw InvalidArgument("epochs must be at least 1");
   if (o.batch_size < 1) throw InvalidArgument("batch_size must be at least 1");
-  if (o.optimizer != "adamw" && o.optimizer != "sgd")
-    throw InvalidArgument(fmt::format("unknown optimizer '{}' (adamw or sgd)", o.optimizer));
   if (!(o.learning_rate > 0)) throw InvalidArgument("learning_rate must be positive");
   if (o.label_smoothing < 0 || o.label_smoothing >= 1) throw InvalidArgument("label_smoothing must be in [0, 1)");
   if (o.freeze_epochs < 0 || o.patience < 0 || o.warmup_epochs < 0) throw InvalidArgument("negative epoch counts");
@@ -93,7 +91,7 @@ std::vector<std::size_t> epoch_order(const Dataset& train, const TrainOptions& o
 }
 
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(ResNet& net, const TrainOptions& o) {
-  if (o.optimizer == "sgd")
+  if (o.optimizer == Optimizer::Sgd)
     return std::make_unique<torch::optim::SGD>(
         net->parameters(), torch::optim::SGDOptions(o.learning_rate).momentum(o.momentum).weight_decay(o.weight_decay));
   return std::make_unique<torch::optim::AdamW>(net->parameters(),
@@ -122,6 +120,12 @@ Balance parse_balance(const std::string& text) {
 std::string to_string(Keep keep) { return keep == Keep::Best ? "best" : "last"; }
 
 Keep parse_keep(const std::string& text) { return parse_choice(text, {Keep::Last, Keep::Best}, "keep"); }
+
+std::string to_string(Optimizer optimizer) { return optimizer == Optimizer::Sgd ? "sgd" : "adamw"; }
+
+Optimizer parse_optimizer(const std::string& text) {
+  return parse_choice(text, {Optimizer::AdamW, Optimizer::Sgd}, "optimizer");
+}
 
 namespace {
 
