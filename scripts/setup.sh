@@ -7,7 +7,7 @@ packages=(
   libtorch-dev libfmt-dev libstb-dev libturbojpeg0-dev zlib1g-dev doctest-dev libbenchmark-dev
   nlohmann-json3-dev libcli11-dev libcpp-httplib-dev
   pybind11-dev python3-dev python3-numpy python3-pytest python3-torch python3-torchvision
-  chromium curl time
+  chromium curl time libffi-platypus-perl
 )
 # The browser test runs playwright-core on Node.js; keep a Node that is already there (it may
 # come from another repository, whose nodejs package includes npm).
