@@ -36,28 +36,23 @@ void check_writable(const std::string& path) {
 struct TrainArgs {
   std::string data, output, arch = "resnet18", epochs, augment, balance, pretrained, budget = "30m", resume, report, keep,
       threshold_rule;
-  int size = 224, threads = 0, batch = 32, freeze = 0, patience = 0, workers = 1;
-  double val = 0.15, lr = 1e-3;
-  std::uint64_t seed = 42;
-  bool search = false, bf16 = false, rgb = false;
+  int size = 224;
+  double val = 0.15;
+  bool search = false, rgb = false;
+  TrainOptions train;  // numeric and boolean options bind here directly, with the library's defaults
   bool auto_arch() const { return arch == "auto"; }
   bool auto_epochs() const { return epochs == "auto"; }
   bool auto_augment() const { return augment == "auto"; }
 };
 
 // The library's defaults are the command's.
-TrainArgs default_args(const TrainOptions& defaults) {
+TrainArgs default_args() {
   TrainArgs a;
-  a.epochs = std::to_string(defaults.epochs);
-  a.augment = defaults.augment;
-  a.balance = to_string(defaults.balance);
-  a.bf16 = defaults.bf16;
-  a.keep = to_string(defaults.keep);
-  a.threshold_rule = to_string(defaults.threshold_rule);
-  a.batch = defaults.batch_size;
-  a.lr = defaults.learning_rate;
-  a.seed = defaults.seed;
-  a.workers = defaults.workers;
+  a.epochs = std::to_string(a.train.epochs);
+  a.augment = a.train.augment;
+  a.balance = to_string(a.train.balance);
+  a.keep = to_string(a.train.keep);
+  a.threshold_rule = to_string(a.train.threshold_rule);
   return a;
 }
 
@@ -72,24 +67,24 @@ void add_options(CLI::App* cmd, TrainArgs& a) {
   cmd->add_option("--balance", a.balance, "Class imbalance: weights, sampler or none")
       ->check(CLI::IsMember({"weights", "sampler", "none"}))->capture_default_str();
   cmd->add_option("--pretrained", a.pretrained, "torchvision state_dict (.pth) to start from");
-  cmd->add_option("--freeze", a.freeze, "Epochs training only the final layer (with --pretrained)")->capture_default_str();
+  cmd->add_option("--freeze", a.train.freeze_epochs, "Epochs training only the final layer (with --pretrained)")->capture_default_str();
   cmd->add_option("--budget", a.budget, "Time budget for auto choices (e.g. 90s, 30m, 2h)")->capture_default_str();
   cmd->add_flag("--search", a.search, "With auto: run a short successive-halving search on the validation split");
-  cmd->add_option("--batch", a.batch, "Batch size")->check(CLI::Range(1, 1024))->capture_default_str();
-  cmd->add_option("--lr", a.lr, "Peak learning rate")->capture_default_str();
+  cmd->add_option("--batch", a.train.batch_size, "Batch size")->check(CLI::Range(1, 1024))->capture_default_str();
+  cmd->add_option("--lr", a.train.learning_rate, "Peak learning rate")->capture_default_str();
   cmd->add_option("--keep", a.keep, "Weights to keep: last (end of the schedule) or best (validation AUC)")
       ->check(CLI::IsMember({"best", "last"}))->capture_default_str();
   cmd->add_option("--threshold-rule", a.threshold_rule,
                   "Decision threshold: balanced (0.5, what the class-balanced loss trains for; transfers best to "
                   "shifted images), youden (tuned on validation) or target-sensitivity")
       ->check(CLI::IsMember({"youden", "balanced", "target-sensitivity"}))->capture_default_str();
-  cmd->add_option("--patience", a.patience, "Early stopping patience in epochs (0 = off)")->capture_default_str();
-  cmd->add_option("--threads", a.threads, "Torch threads (0 = all cores)")->capture_default_str();
-  cmd->add_option("--workers", a.workers, "Augmentation threads")->check(CLI::Range(1, 64))->capture_default_str();
-  cmd->add_option("--seed", a.seed, "Seed of split, initialisation, order and augmentation")->capture_default_str();
+  cmd->add_option("--patience", a.train.patience, "Early stopping patience in epochs (0 = off)")->capture_default_str();
+  cmd->add_option("--threads", a.train.threads, "Torch threads (0 = all cores)")->capture_default_str();
+  cmd->add_option("--workers", a.train.workers, "Augmentation threads")->check(CLI::Range(1, 64))->capture_default_str();
+  cmd->add_option("--seed", a.train.seed, "Seed of split, initialisation, order and augmentation")->capture_default_str();
   cmd->add_option("--resume", a.resume, "Checkpoint to continue from (default checkpoint: OUTPUT.ckpt)");
   cmd->add_option("--report", a.report, "HTML report to write (default: OUTPUT.html)");
-  cmd->add_flag("--bf16,!--no-bf16", a.bf16, "bfloat16 autocast (default where the CPU has AVX512-BF16: about 2x faster there)")
+  cmd->add_flag("--bf16,!--no-bf16", a.train.bf16, "bfloat16 autocast (default where the CPU has AVX512-BF16: about 2x faster there)")
       ->capture_default_str();
   cmd->add_flag("--rgb", a.rgb, "Three input channels instead of grey");
 }
@@ -128,18 +123,10 @@ Dataset load_data(const TrainArgs& a) {
 }
 
 TrainOptions train_options(const TrainArgs& a, int epochs) {
-  TrainOptions t;
-  t.batch_size = a.batch;
-  t.learning_rate = a.lr;
+  TrainOptions t = a.train;
   t.balance = parse_balance(a.balance);
-  t.freeze_epochs = a.freeze;
-  t.patience = a.patience;
   t.keep = parse_keep(a.keep);
   t.threshold_rule = parse_threshold_rule(a.threshold_rule);
-  t.threads = a.threads;
-  t.workers = a.workers;
-  t.seed = a.seed;
-  t.bf16 = a.bf16;
   t.checkpoint = a.resume.empty() ? a.output + ".ckpt" : a.resume;
   t.resume = !a.resume.empty();
   t.epochs = epochs;
@@ -186,13 +173,13 @@ int run_train(const TrainArgs& a) {
   const std::string report = a.report.empty() ? a.output + ".html" : a.report;
   const int epochs = check_args(a, report);
   const Dataset data = load_data(a);
-  const Split split = data.split(a.val, a.seed);
+  const Split split = data.split(a.val, a.train.seed);
   fmt::print("{}", describe_split(split));
 
   ClassifierOptions copt;
   copt.image_size = a.size;
   copt.channels = data.channels();
-  copt.seed = a.seed;
+  copt.seed = a.train.seed;
   TrainOptions t = train_options(a, epochs);
   std::string arch = a.arch;
   std::optional<AutoChoice> auto_choice;
@@ -229,7 +216,7 @@ int run_train(const TrainArgs& a) {
 }  // namespace
 
 Command add_train_command(CLI::App& app) {
-  auto args = std::make_shared<TrainArgs>(default_args(TrainOptions{}));
+  auto args = std::make_shared<TrainArgs>(default_args());
   auto* cmd = app.add_subcommand("train", "Train a classifier on a folder of labelled X-rays");
   cmd->footer(
       "Examples:\n"

@@ -49,18 +49,22 @@ int Auth::throttled_for(const Failures& f, int limit, Clock::time_point now) con
 Auth::Check Auth::check_password(const std::string& candidate, const std::string& client, int* retry_after_seconds) {
   std::lock_guard<std::mutex> lock(mutex_);
   const auto now = Clock::now();
-  forget_old(now);
+  // Expired records are read as empty here and pruned only when a failure is recorded, so a
+  // correct password (every API request) costs no scan of the table.
+  if (now - all_failures_.first > window_) all_failures_ = {};
   const auto found = failures_.find(client);
-  const int wait = std::max(found == failures_.end() ? 0 : throttled_for(found->second, max_failures_, now),
+  const bool recent = found != failures_.end() && now - found->second.first <= window_;
+  const int wait = std::max(recent ? throttled_for(found->second, max_failures_, now) : 0,
                             throttled_for(all_failures_, 4 * max_failures_, now));
   if (wait > 0) {
     if (retry_after_seconds) *retry_after_seconds = wait;
     return Check::Throttled;
   }
   if (constant_time_equal(candidate, password_)) {
-    failures_.erase(client);
+    if (found != failures_.end()) failures_.erase(found);
     return Check::Ok;
   }
+  forget_old(now);
   for (Failures* f : {&failures_[client], &all_failures_}) {
     if (f->count == 0) f->first = now;
     ++f->count;

@@ -1,6 +1,4 @@
 // The JSON API: what the model is, and predictions for uploaded images.
-#include <algorithm>
-
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -63,20 +61,21 @@ void predict(App& app, const httplib::Request& req, httplib::Response& res) {
     return json_error(res, 503, "busy: too many predictions waiting; retry shortly");
   }
   DecodeOptions decode = m.decode_options();
-  std::int64_t left = app.options.max_request_pixels;
+  decode.max_pixels = app.options.max_pixels;
+  // Decoded pixels are what a request holds in memory: at most max_request_pixels, plus the
+  // one image (itself within max_pixels) that crosses the limit.
+  std::int64_t held = 0;
   std::vector<Image> images;
   for (const auto& u : uploads) {
-    decode.max_pixels = std::min(app.options.max_pixels, left);
     try {
       images.push_back(decode_image(reinterpret_cast<const std::uint8_t*>(u.bytes->data()), u.bytes->size(), decode));
     } catch (const ImageError& e) {
-      const bool request_limit = decode.max_pixels < app.options.max_pixels && e.reason().find("above the limit") != std::string::npos;
-      if (request_limit)
-        return json_error(res, 400, fmt::format("{}: the request's images together exceed {} pixels; send fewer at once",
-                                                u.name, app.options.max_request_pixels), u.name);
       return json_error(res, 400, fmt::format("{}: {}", u.name, e.reason()), u.name);
     }
-    left -= static_cast<std::int64_t>(images.back().width) * images.back().height;
+    held += static_cast<std::int64_t>(images.back().width) * images.back().height;
+    if (held > app.options.max_request_pixels)
+      return json_error(res, 400, fmt::format("{}: the request's images together exceed {} pixels; send fewer at once",
+                                              u.name, app.options.max_request_pixels), u.name);
   }
   const bool binary = m.classes().size() == 2;
   const bool heatmaps = wants_heatmaps(req);
