@@ -65,6 +65,34 @@ TEST_CASE("operations do what they say") {
   CHECK(flipped.pixels[3] == 0);
 }
 
+TEST_CASE("blur softens about half the images and keeps the others sharp") {
+  CHECK(Augmenter("robust,blur=2").spec().blur == doctest::Approx(2));
+  CHECK(Augmenter(Augmenter("blur=1.5").to_string()).spec().blur == doctest::Approx(1.5));
+  CHECK_THROWS_WITH_AS(Augmenter("blur=11"), doctest::Contains("'blur=11'"), InvalidArgument);
+  Image dots{32, 32, 1, std::vector<std::uint8_t>(32 * 32, 0)};
+  for (std::size_t i = 0; i < dots.pixels.size(); i += 5) dots.pixels[i] = 255;
+  auto edges = [](const Image& i) {
+    double sum = 0;
+    for (std::size_t k = 1; k < i.pixels.size(); ++k) sum += std::abs(int(i.pixels[k]) - int(i.pixels[k - 1]));
+    return sum;
+  };
+  const Augmenter blur("blur=3");
+  int softened = 0;
+  for (std::uint64_t seed = 0; seed < 40; ++seed) {
+    const Transform t = blur.draw(seed);
+    CHECK(t.blur >= 0);
+    CHECK(t.blur <= 3);
+    const Image out = blur.apply(dots, seed);
+    if (t.blur == 0) CHECK(out.pixels == dots.pixels);
+    if (t.blur > 0.5) CHECK(edges(out) < 0.8 * edges(dots));
+    softened += t.blur > 0;
+  }
+  CHECK(softened > 10);
+  CHECK(softened < 30);
+  // Adding blur leaves the other operations' draws as they were.
+  CHECK(Augmenter("robust,blur=2").draw(5).zoom == Augmenter("robust").draw(5).zoom);
+}
+
 TEST_CASE("contact sheet of the presets (written for people to look at)") {
   std::vector<Image> imgs;
   for (int i = 0; i < 3; ++i) {

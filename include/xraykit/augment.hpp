@@ -21,6 +21,8 @@
 //   contrast=F            multiply contrast by uniform [1-F, 1+F] around the image mean
 //   gamma=LO:HI           gamma, log-uniform in [LO, HI]
 //   noise=S               Gaussian noise, std S (fraction of full scale)
+//   blur=S                Gaussian blur of half the images, sigma uniform in [0, S] pixels
+//                         (of the input size): films and detectors differ in sharpness
 //   erase=P               with probability P, erase one random rectangle (cutout)
 //   hflip=P               mirror left-right with probability P. Off in every preset: the
 //                         heart sits on the left, and chest anatomy is not symmetric.
@@ -46,6 +48,7 @@ struct AugmentSpec {
   double erase = 0;
   double hflip = 0;
   double aspect_lo = 1, aspect_hi = 1;
+  double blur = 0;
 };
 
 /// One concrete draw of the augmentations: exactly what happens to one image. Augmenter
@@ -60,6 +63,7 @@ struct Transform {
   double brightness = 0;  ///< added
   double contrast = 1;    ///< multiplies the distance from the image mean
   double gamma = 1;
+  double blur = 0;        ///< Gaussian blur sigma in pixels, after the geometry, before intensity
   double noise = 0;       ///< Gaussian std
   std::uint64_t noise_seed = 0;
   bool erase = false;

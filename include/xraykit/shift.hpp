@@ -24,8 +24,7 @@ namespace xraykit {
 struct ImageShift {
   std::string name;         ///< short, e.g. "gamma-1.5"
   std::string description;  ///< in words, for reports
-  Transform transform;      ///< geometry and intensity
-  double blur_sigma = 0;    ///< Gaussian blur, in pixels of the model's input
+  Transform transform;      ///< geometry, blur and intensity
   double resolution = 1;    ///< < 1: down-sampled by this factor, then back up (detail lost)
 };
 

@@ -1,6 +1,6 @@
 // Augmentations. Geometry (rotation, zoom, shift, flip) is one inverse affine map sampled
 // bilinearly with edge clamping, so an image is resampled once however many are combined;
-// intensity operations follow in a fixed order.
+// blur and the intensity operations follow in a fixed order (optics before film response).
 #include "xraykit/augment.hpp"
 
 #include <algorithm>
@@ -29,6 +29,33 @@ const std::map<std::string, std::string>& presets() {
        "rotate=15,scale=0.8:1.2,translate=0.1,brightness=0.15,contrast=0.25,gamma=0.7:1.4,noise=0.03,erase=0.3"},
   };
   return p;
+}
+
+// Separable Gaussian blur of an HWC float image, edges clamped.
+void gaussian_blur(std::vector<float>& img, int size, int channels, double sigma) {
+  const int radius = static_cast<int>(std::ceil(3 * sigma));
+  std::vector<float> kernel(2 * radius + 1);
+  double sum = 0;
+  for (int i = -radius; i <= radius; ++i) sum += kernel[i + radius] = static_cast<float>(std::exp(-0.5 * i * i / (sigma * sigma)));
+  for (float& k : kernel) k = static_cast<float>(k / sum);
+  std::vector<float> tmp(img.size());
+  auto index = [&](int x, int y, int ch) { return (static_cast<std::size_t>(y) * size + x) * channels + ch; };
+  // Pass 1 reads img along x into tmp; pass 2 reads tmp along y back into img.
+  for (int pass = 0; pass < 2; ++pass) {
+    const std::vector<float>& in = pass == 0 ? img : tmp;
+    std::vector<float>& out = pass == 0 ? tmp : img;
+    for (int y = 0; y < size; ++y)
+      for (int x = 0; x < size; ++x)
+        for (int ch = 0; ch < channels; ++ch) {
+          float v = 0;
+          for (int i = -radius; i <= radius; ++i) {
+            const int xx = pass == 0 ? std::clamp(x + i, 0, size - 1) : x;
+            const int yy = pass == 0 ? y : std::clamp(y + i, 0, size - 1);
+            v += kernel[i + radius] * in[index(xx, yy, ch)];
+          }
+          out[index(x, y, ch)] = v;
+        }
+  }
 }
 
 double number(const std::string& token, const std::string& text) {
@@ -62,7 +89,7 @@ void apply_token(AugmentSpec& s, const std::string& token) {
     if (it == presets().end())
       throw InvalidArgument(fmt::format(
           "bad augmentation token '{}' (presets: none, light, medium, robust, strong; options: rotate, scale, translate, "
-          "brightness, contrast, gamma, noise, erase, hflip, aspect)",
+          "brightness, contrast, gamma, noise, blur, erase, hflip, aspect)",
           token));
     std::stringstream ss(it->second);
     for (std::string t; std::getline(ss, t, ',');) apply_token(s, t);
@@ -79,10 +106,11 @@ void apply_token(AugmentSpec& s, const std::string& token) {
   else if (key == "erase") s.erase = bounded(token, value, 0, 1);
   else if (key == "hflip") s.hflip = bounded(token, value, 0, 1);
   else if (key == "aspect") range(token, value, s.aspect_lo, s.aspect_hi);
+  else if (key == "blur") s.blur = bounded(token, value, 0, 10);
   else
     throw InvalidArgument(fmt::format(
         "bad augmentation token '{}': unknown option '{}' (rotate, scale, translate, brightness, contrast, gamma, "
-        "noise, erase, hflip, aspect)",
+        "noise, blur, erase, hflip, aspect)",
         token, key));
 }
 
@@ -122,6 +150,7 @@ std::string Augmenter::to_string() const {
   if (s.erase) add(fmt::format("erase={}", s.erase));
   if (s.hflip) add(fmt::format("hflip={}", s.hflip));
   if (s.aspect_lo != 1 || s.aspect_hi != 1) add(fmt::format("aspect={}:{}", s.aspect_lo, s.aspect_hi));
+  if (s.blur) add(fmt::format("blur={}", s.blur));
   return out.empty() ? "none" : out;
 }
 
@@ -149,6 +178,9 @@ Transform Augmenter::draw(std::uint64_t seed) const {
   t.noise_seed = rng.next();
   t.noise = s.noise;
   t.aspect = std::exp(rng.uniform(std::log(s.aspect_lo), std::log(s.aspect_hi)));
+  const bool blurred = rng.chance(0.5);  // half the images stay sharp: most films are
+  const double sigma = rng.uniform(0, s.blur);
+  t.blur = blurred ? sigma : 0;
   return t;
 }
 
@@ -185,6 +217,7 @@ void apply_transform(const std::uint8_t* src, int size, int channels, const Tran
       }
     }
   }
+  if (t.blur > 0) gaussian_blur(buf, size, channels, t.blur);
   // Intensity: contrast about the mean, brightness, gamma, noise; then cutout.
   double mean = 0;
   for (float v : buf) mean += v;

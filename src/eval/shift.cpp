@@ -14,7 +14,7 @@ namespace xraykit {
 namespace {
 
 ImageShift intensity(std::string name, std::string description, double contrast, double gamma, double brightness) {
-  ImageShift s{std::move(name), std::move(description), {}, 0, 1};
+  ImageShift s{std::move(name), std::move(description), {}, 1};
   s.transform.contrast = contrast;
   s.transform.gamma = gamma;
   s.transform.brightness = brightness;
@@ -23,7 +23,7 @@ ImageShift intensity(std::string name, std::string description, double contrast,
 
 ImageShift geometry(std::string name, std::string description, double zoom, double aspect, double shift,
                     double rotate) {
-  ImageShift s{std::move(name), std::move(description), {}, 0, 1};
+  ImageShift s{std::move(name), std::move(description), {}, 1};
   s.transform.zoom = zoom;
   s.transform.aspect = aspect;
   s.transform.dx = s.transform.dy = shift;
@@ -31,54 +31,28 @@ ImageShift geometry(std::string name, std::string description, double zoom, doub
   return s;
 }
 
-// Separable Gaussian blur with clamped edges.
-void blur(Image& img, double sigma) {
-  const int radius = static_cast<int>(std::ceil(3 * sigma));
-  std::vector<double> kernel(2 * radius + 1);
-  double sum = 0;
-  for (int i = -radius; i <= radius; ++i) sum += kernel[i + radius] = std::exp(-0.5 * i * i / (sigma * sigma));
-  for (double& k : kernel) k /= sum;
-  const int w = img.width, h = img.height, c = img.channels;
-  std::vector<double> tmp(img.pixels.size());
-  auto at = [&](int x, int y, int ch) { return img.pixels[(static_cast<std::size_t>(y) * w + x) * c + ch]; };
-  for (int y = 0; y < h; ++y)
-    for (int x = 0; x < w; ++x)
-      for (int ch = 0; ch < c; ++ch) {
-        double v = 0;
-        for (int i = -radius; i <= radius; ++i) v += kernel[i + radius] * at(std::clamp(x + i, 0, w - 1), y, ch);
-        tmp[(static_cast<std::size_t>(y) * w + x) * c + ch] = v;
-      }
-  for (int y = 0; y < h; ++y)
-    for (int x = 0; x < w; ++x)
-      for (int ch = 0; ch < c; ++ch) {
-        double v = 0;
-        for (int i = -radius; i <= radius; ++i)
-          v += kernel[i + radius] * tmp[(static_cast<std::size_t>(std::clamp(y + i, 0, h - 1)) * w + x) * c + ch];
-        img.pixels[(static_cast<std::size_t>(y) * w + x) * c + ch] =
-            static_cast<std::uint8_t>(std::clamp(std::lround(v), 0L, 255L));
-      }
-}
-
 ImageShift blurred(double sigma) {
-  return {fmt::format("blur-{}", sigma), fmt::format("Gaussian blur, sigma {} px of the input", sigma), {}, sigma, 1};
+  ImageShift s{fmt::format("blur-{}", sigma), fmt::format("Gaussian blur, sigma {} px of the input", sigma), {}, 1};
+  s.transform.blur = sigma;
+  return s;
 }
 
 ImageShift noisy(double std) {
-  ImageShift s{fmt::format("noise-{}", std), fmt::format("Gaussian noise, std {:.0f}% of full scale", 100 * std), {}, 0, 1};
+  ImageShift s{fmt::format("noise-{}", std), fmt::format("Gaussian noise, std {:.0f}% of full scale", 100 * std), {}, 1};
   s.transform.noise = std;
   s.transform.noise_seed = 7;
   return s;
 }
 
 ImageShift coarser(double factor) {
-  return {fmt::format("resolution-{}", factor), fmt::format("{}x the resolution, scaled back up", factor), {}, 0, factor};
+  return {fmt::format("resolution-{}", factor), fmt::format("{}x the resolution, scaled back up", factor), {}, factor};
 }
 
 }  // namespace
 
 std::vector<ImageShift> standard_shifts() {
   std::vector<ImageShift> s;
-  s.push_back({"none", "the validation images as they are", {}, 0, 1});
+  s.push_back({"none", "the validation images as they are", {}, 1});
   // One change at a time, mild then severe.
   s.push_back(intensity("contrast-0.7", "contrast reduced to 70% (flatter film)", 0.7, 1, 0));
   s.push_back(intensity("contrast-0.5", "contrast halved", 0.5, 1, 0));
@@ -110,7 +84,7 @@ std::vector<ImageShift> standard_shifts() {
   s.push_back(geometry("rotate-15", "rotated 15 degrees", 1, 1, 0, 15));
   // Several changes together, as another machine and technician might make them.
   ImageShift soft = intensity("soft-film", "flatter, brighter and softer: contrast 0.7, gamma 0.8, blur 1.5", 0.7, 0.8, 0);
-  soft.blur_sigma = 1.5;
+  soft.transform.blur = 1.5;
   s.push_back(soft);
   ImageShift hard = intensity("hard-film", "harsher and noisier: contrast 1.3, gamma 1.3, noise 3%", 1.3, 1.3, 0);
   hard.transform.noise = 0.03;
@@ -132,7 +106,6 @@ Image apply_shift(const Image& square, const ImageShift& shift) {
     const int low = std::max(1, static_cast<int>(std::lround(square.width * shift.resolution)));
     out = resize(resize(out, low, low), square.width, square.height);
   }
-  if (shift.blur_sigma > 0) blur(out, shift.blur_sigma);
   return out;
 }
 

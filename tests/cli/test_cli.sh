@@ -77,6 +77,23 @@ rc=$?
 mkdir -p "$work/empty/NORMAL" "$work/empty/PNEUMONIA" "$work/one/NORMAL"
 cp "$work/incoming/a.jpeg" "$work/one/NORMAL/IM-0001-0001.jpeg"
 cp "$work/incoming/a.jpeg" "$work/one/NORMAL/IM-0002-0001.jpeg"
+# --fold I/K: the K validation folds are patient-disjoint from their training side and together
+# hold every image once.
+for i in 1 2 3; do "$xk" dataset "$work/data" --size 32 --fold "$i/3" --write-split "$work/fold$i" > /dev/null 2>&1; done
+/usr/bin/python3 - "$work" <<'PY' && ok "dataset --fold I/K writes patient-disjoint folds that cover the data" || bad "dataset --fold"
+import csv, sys
+work = sys.argv[1]
+rows = lambda f: list(csv.DictReader(open(f)))
+seen = []
+for i in (1, 2, 3):
+    train, val = rows(f"{work}/fold{i}/train.csv"), rows(f"{work}/fold{i}/val.csv")
+    assert not {r["patient"] for r in train} & {r["patient"] for r in val}
+    assert len(train) > len(val) > 0
+    seen += [r["path"] for r in val]
+assert len(seen) == len(set(seen)) == len(rows(f"{work}/fold1/train.csv")) + len(rows(f"{work}/fold1/val.csv"))
+PY
+expect_error "bad fold" "--fold 4/3: need K >= 2" "$xk" train "$work/data" -o "$work/x.xrk" --fold 4/3
+
 expect_error "missing folder" "xraykit: error: .*/nope: no such folder" "$xk" train "$work/nope" -o "$work/x.xrk"
 expect_error "empty folder" "no usable images" "$xk" train "$work/empty" -o "$work/x.xrk"
 expect_error "one class" "at least two classes" "$xk" train "$work/one" -o "$work/x.xrk"

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "commands.hpp"
+#include "split_args.hpp"
 #include "xraykit/dataset.hpp"
 #include "xraykit/error.hpp"
 #include "xraykit/io.hpp"
@@ -15,8 +16,7 @@ namespace xraykit::cli {
 Command add_dataset_command(CLI::App& app) {
   struct Args {
     std::string source;
-    double val = 0.15;
-    std::uint64_t seed = 42;
+    SplitArgs split;
     int size = 224;
     int threads = 0;
     bool strict = false;
@@ -29,12 +29,12 @@ Command add_dataset_command(CLI::App& app) {
       "Examples:\n"
       "  xraykit dataset ../shared/data/chest_xray/train\n"
       "  xraykit dataset manifest.csv --val 0.2 --seed 7\n"
-      "  xraykit dataset chest_xray/train --write-split splits/   # train.csv and val.csv");
+      "  xraykit dataset chest_xray/train --write-split splits/   # train.csv and val.csv\n"
+      "  xraykit dataset chest_xray/train --fold 2/5 --write-split fold2/   # the split `train --fold 2/5` uses");
   cmd->add_option("DATA", args->source, "Folder with one subfolder per class, or a CSV manifest (path,label[,patient])")
       ->required();
-  cmd->add_option("--val", args->val, "Validation fraction of each class (patient-disjoint)")
-      ->check(CLI::Range(0.0, 1.0))->capture_default_str();
-  cmd->add_option("--seed", args->seed, "Seed of the split")->capture_default_str();
+  add_split_options(cmd, args->split);
+  cmd->add_option("--seed", args->split.seed, "Seed of the split")->capture_default_str();
   cmd->add_option("--size", args->size, "Input size in pixels")->check(CLI::Range(8, 4096))->capture_default_str();
   cmd->add_option("--threads", args->threads, "Decoding threads (0 = all cores)")->capture_default_str();
   cmd->add_option("--patient-regex", args->patient_regex, "Regex whose first group is the patient id in file names");
@@ -42,6 +42,7 @@ Command add_dataset_command(CLI::App& app) {
                   "Folder to write the split into as manifests (train.csv, val.csv) for other tools");
   cmd->add_flag("--strict", args->strict, "Fail on the first bad file instead of skipping it");
   return [args] {
+    check_split_args(args->split);
     DatasetOptions opt;
     opt.image_size = args->size;
     opt.threads = args->threads;
@@ -50,7 +51,7 @@ Command add_dataset_command(CLI::App& app) {
     const Dataset data = Dataset::load(args->source, opt);
     fmt::print("{}", data.detailed_summary());
     if (data.num_classes() < 2) return 0;
-    const Split split = data.split(args->val, args->seed);
+    const Split split = make_split(data, args->split);
     fmt::print("\n{}", describe_split(split));
     if (!args->write_split.empty()) {
       std::error_code ec;

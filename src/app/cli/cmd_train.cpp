@@ -9,6 +9,7 @@
 
 #include "commands.hpp"
 #include "progress.hpp"
+#include "split_args.hpp"
 #include "xraykit/augment.hpp"
 #include "xraykit/autoselect.hpp"
 #include "xraykit/classifier.hpp"
@@ -37,7 +38,7 @@ struct TrainArgs {
   std::string data, output, arch = "resnet18", epochs, augment, balance, pretrained, budget = "30m", resume, report, keep,
       threshold_rule;
   int size = 224;
-  double val = 0.15;
+  SplitArgs split;
   bool search = false, rgb = false;
   TrainOptions train;  // numeric and boolean options bind here directly, with the library's defaults
   bool auto_arch() const { return arch == "auto"; }
@@ -63,7 +64,7 @@ void add_options(CLI::App* cmd, TrainArgs& a) {
   cmd->add_option("--epochs", a.epochs, "Number of epochs, or auto")->capture_default_str();
   cmd->add_option("--augment", a.augment, "none, light, medium, robust, strong, a spec (see docs), or auto")->capture_default_str();
   cmd->add_option("--size", a.size, "Input size in pixels")->check(CLI::Range(32, 1024))->capture_default_str();
-  cmd->add_option("--val", a.val, "Validation fraction (patient-disjoint)")->check(CLI::Range(0.01, 0.9))->capture_default_str();
+  add_split_options(cmd, a.split);
   cmd->add_option("--balance", a.balance, "Class imbalance: weights, sampler or none")
       ->check(CLI::IsMember({"weights", "sampler", "none"}))->capture_default_str();
   cmd->add_option("--pretrained", a.pretrained, "torchvision state_dict (.pth) to start from");
@@ -94,6 +95,7 @@ void add_options(CLI::App* cmd, TrainArgs& a) {
 int check_args(const TrainArgs& a, const std::string& report) {
   check_writable(a.output);
   check_writable(report);
+  check_split_args(a.split);
   if (!a.auto_arch()) resnet_parameter_count(a.arch, 1, 2);  // unknown names fail now
   if (!a.auto_augment()) Augmenter{a.augment};                // as does a bad spec
   parse_duration(a.budget);
@@ -173,7 +175,9 @@ int run_train(const TrainArgs& a) {
   const std::string report = a.report.empty() ? a.output + ".html" : a.report;
   const int epochs = check_args(a, report);
   const Dataset data = load_data(a);
-  const Split split = data.split(a.val, a.train.seed);
+  SplitArgs split_args = a.split;
+  split_args.seed = a.train.seed;
+  const Split split = make_split(data, split_args);
   fmt::print("{}", describe_split(split));
 
   ClassifierOptions copt;
