@@ -207,6 +207,17 @@ xrk_status xrk_classifier_predict_file(const xrk_classifier* model, const char* 
   });
 }
 
+xrk_status xrk_classifier_predict_file_ood(const xrk_classifier* model, const char* path, float* probs,
+                                           size_t probs_len, int32_t* label, float* ood_score) {
+  return guard([&] {
+    need(path, "path");
+    need(probs, "probs");
+    const xraykit::Prediction p = check(model, "classifier")->model.predict_file(path);
+    copy_probs(p, probs, probs_len, label);
+    if (ood_score) *ood_score = p.ood_score;
+  });
+}
+
 xrk_status xrk_classifier_predict_pixels(const xrk_classifier* model, const uint8_t* pixels, int32_t width,
                                          int32_t height, int32_t channels, float* probs, size_t probs_len,
                                          int32_t* label) {

@@ -186,6 +186,13 @@ XRK_API xrk_status xrk_classifier_fit(xrk_classifier *model, const xrk_dataset *
  * receives the predicted class index at the model's threshold. */
 XRK_API xrk_status xrk_classifier_predict_file(const xrk_classifier *model, const char *path, float *probs,
                                                size_t probs_len, int32_t *label);
+/* xrk_classifier_predict_file with the out-of-distribution check: ood_score (may be NULL)
+ * receives how unlike the training X-rays the image is, relative to the model's limit. Above 1
+ * the image is not a chest X-ray like those the model knows (a photo, another body part, a
+ * blank film): do not use the class then. NaN when the model has no fitted check (files from
+ * before it). */
+XRK_API xrk_status xrk_classifier_predict_file_ood(const xrk_classifier *model, const char *path, float *probs,
+                                                   size_t probs_len, int32_t *label, float *ood_score);
 XRK_API xrk_status xrk_classifier_predict_pixels(const xrk_classifier *model, const uint8_t *pixels, int32_t width,
                                                  int32_t height, int32_t channels, float *probs, size_t probs_len,
                                                  int32_t *label);

@@ -173,6 +173,29 @@ xraykit::ClassifierOptions tiny() {
   return o;
 }
 
+xraykit::Dataset blob_dataset(int n, std::uint64_t seed) {
+  std::vector<xraykit::Image> imgs;
+  std::vector<int> labels;
+  std::vector<std::string> patients;
+  Lcg rnd{seed};
+  for (int i = 0; i < n; ++i) {
+    xraykit::Image img{32, 32, 1, std::vector<std::uint8_t>(32 * 32)};
+    for (auto& p : img.pixels) p = static_cast<std::uint8_t>(60 + rnd() % 40);
+    const int label = i % 2;
+    if (label) {
+      const int cx = 6 + rnd() % 20, cy = 6 + rnd() % 20;
+      for (int y = cy - 4; y <= cy + 4; ++y)
+        for (int x = cx - 4; x <= cx + 4; ++x) img.pixels[y * 32 + x] = 230;
+    }
+    imgs.push_back(img);
+    labels.push_back(label);
+    patients.push_back("p" + std::to_string(i / 2));
+  }
+  xraykit::DatasetOptions o;
+  o.image_size = 32;
+  return xraykit::Dataset::from_images(imgs, labels, {"plain", "blob"}, patients, o);
+}
+
 xraykit::TrainOptions quick(int epochs) {
   using namespace xraykit;
   TrainOptions t;

@@ -27,6 +27,10 @@ struct Lcg {
 xraykit::ClassifierOptions tiny();
 xraykit::TrainOptions quick(int epochs);
 
+/// A synthetic task: class 1 ("blob") images carry a bright square at a random place,
+/// class 0 ("plain") images do not; 32 px grey, two images per patient.
+xraykit::Dataset blob_dataset(int n, std::uint64_t seed);
+
 class TempDir {
  public:
   TempDir();

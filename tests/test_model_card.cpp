@@ -123,6 +123,26 @@ TEST_CASE("model card: text and HTML say what the model is, escape what the data
   CHECK(html.find("10 images &lt;b&gt;") != std::string::npos);
   CHECK(html.find("<b>validation (patient-disjoint)</b>") != std::string::npos);
   CHECK(html.find("Intended use") != std::string::npos);
+  CHECK(text.find("ood check     none") != std::string::npos);
+}
+
+TEST_CASE("model card: the publisher's notes travel in the provenance, trained or not, and are escaped in HTML") {
+  ModelCard c = trained_card();
+  c.notes = "Data: Kermany et al. 2018 (CC BY 4.0)\nLimits: <one hospital>";
+  ModelCard back;
+  back.parse_provenance(c.provenance_json());
+  CHECK(back.notes == c.notes);
+  CHECK(back.to_text().find("Limits: <one hospital>") != std::string::npos);
+  CHECK(back.to_html().find("2018 (CC BY 4.0)<br>Limits: &lt;one hospital&gt;") != std::string::npos);
+  ModelCard untrained;
+  untrained.notes = "made elsewhere";
+  ModelCard read;
+  read.parse_provenance(untrained.provenance_json());
+  CHECK_FALSE(read.trained);
+  CHECK(read.notes == "made elsewhere");
+  c.ood_check = true;
+  c.ood_quantile = 0.995;
+  CHECK(c.to_text().find("than 99.5% of held-out ones are answered UNCERTAIN") != std::string::npos);
 }
 
 TEST_CASE("Evaluation::figure finds figures by name and refuses per-class names on multi-class evaluations") {

@@ -16,30 +16,6 @@ using namespace testsupport;
 
 namespace {
 
-// Class 1 images carry a bright blob at a random place; class 0 do not. 32 px.
-Dataset blobs(int n, std::uint64_t seed) {
-  std::vector<Image> imgs;
-  std::vector<int> labels;
-  std::vector<std::string> patients;
-  Lcg rnd{seed};
-  for (int i = 0; i < n; ++i) {
-    Image img{32, 32, 1, std::vector<std::uint8_t>(32 * 32)};
-    for (auto& p : img.pixels) p = static_cast<std::uint8_t>(60 + rnd() % 40);
-    const int label = i % 2;
-    if (label) {
-      const int cx = 6 + rnd() % 20, cy = 6 + rnd() % 20;
-      for (int y = cy - 4; y <= cy + 4; ++y)
-        for (int x = cx - 4; x <= cx + 4; ++x) img.pixels[y * 32 + x] = 230;
-    }
-    imgs.push_back(img);
-    labels.push_back(label);
-    patients.push_back("p" + std::to_string(i / 2));
-  }
-  DatasetOptions o;
-  o.image_size = 32;
-  return Dataset::from_images(imgs, labels, {"plain", "blob"}, patients, o);
-}
-
 bool same_weights(const ResNetClassifier& a, const ResNetClassifier& b) {
   const auto x = a.state_dict(), y = b.state_dict();
   for (std::size_t i = 0; i < x.size(); ++i)
@@ -50,7 +26,7 @@ bool same_weights(const ResNetClassifier& a, const ResNetClassifier& b) {
 }  // namespace
 
 TEST_CASE("fit learns the blob task and records its results") {
-  const Dataset train = blobs(160, 1), val = blobs(64, 2);
+  const Dataset train = blob_dataset(160, 1), val = blob_dataset(64, 2);
   ResNetClassifier m("resnet18", {"plain", "blob"}, tiny());
   int epoch_reports = 0;
   std::vector<double> lrs;
@@ -92,7 +68,7 @@ TEST_CASE("fit learns the blob task and records its results") {
 }
 
 TEST_CASE("the same seed gives the same weights whatever the number of augmentation workers") {
-  const Dataset train = blobs(64, 3), val = blobs(32, 4);
+  const Dataset train = blob_dataset(64, 3), val = blob_dataset(32, 4);
   TrainOptions o = quick(2);
   o.augment = "medium";
   ResNetClassifier a("resnet18", {"plain", "blob"}, tiny()), b("resnet18", {"plain", "blob"}, tiny());
@@ -105,7 +81,7 @@ TEST_CASE("the same seed gives the same weights whatever the number of augmentat
 
 TEST_CASE("interrupted then resumed training ends with the weights of an uninterrupted run") {
   TempDir dir;
-  const Dataset train = blobs(64, 5), val = blobs(32, 6);
+  const Dataset train = blob_dataset(64, 5), val = blob_dataset(32, 6);
   TrainOptions o = quick(3);
   o.augment = "light";
   o.balance = Balance::Sampler;
@@ -137,7 +113,7 @@ TEST_CASE("interrupted then resumed training ends with the weights of an uninter
 }
 
 TEST_CASE("early stopping, freezing, SGD and label smoothing") {
-  const Dataset train = blobs(32, 7), val = blobs(16, 8);
+  const Dataset train = blob_dataset(32, 7), val = blob_dataset(16, 8);
   SUBCASE("patience stops a run that no longer improves") {
     TrainOptions o = quick(6);
     o.learning_rate = 1e-12;  // weights stay put; only batch-norm statistics move
@@ -215,7 +191,7 @@ TEST_CASE("bf16 training is the default exactly where the CPU computes bf16 nati
 TEST_CASE("bf16 training tracks fp32 training step by step") {
   // A gentle schedule, so that the loss falls over many steps rather than in two: stale bf16
   // weights (autocast's cache never cleared) would leave the bf16 loss where it started.
-  const Dataset train = blobs(160, 11), val = blobs(32, 12);
+  const Dataset train = blob_dataset(160, 11), val = blob_dataset(32, 12);
   TrainOptions o = quick(1);
   o.optimizer = Optimizer::Sgd;
   o.learning_rate = 0.002;
@@ -242,7 +218,7 @@ TEST_CASE("bf16 training tracks fp32 training step by step") {
 }
 
 TEST_CASE("keep: the best epoch's weights or the last epoch's") {
-  const Dataset train = blobs(64, 13), val = blobs(32, 14);
+  const Dataset train = blob_dataset(64, 13), val = blob_dataset(32, 14);
   TrainOptions o = quick(3);
   o.learning_rate = 1e-12;  // validation AUC barely moves: the best epoch is the first unless a later one ties higher
   ResNetClassifier best("resnet18", {"plain", "blob"}, tiny()), last("resnet18", {"plain", "blob"}, tiny());
@@ -259,7 +235,7 @@ TEST_CASE("keep: the best epoch's weights or the last epoch's") {
 }
 
 TEST_CASE("fit refuses what it cannot train on") {
-  const Dataset train = blobs(32, 9), val = blobs(16, 10);
+  const Dataset train = blob_dataset(32, 9), val = blob_dataset(16, 10);
   ResNetClassifier m("resnet18", {"plain", "blob"}, tiny());
   TrainOptions o = quick(1);
   CHECK_THROWS_WITH_AS(parse_optimizer("rmsprop"), doctest::Contains("'rmsprop'"), InvalidArgument);
@@ -281,7 +257,7 @@ TEST_CASE("fit refuses what it cannot train on") {
 
 
 TEST_CASE("fit and predictions from other threads do not interleave: predictions wait for the trained model") {
-  const Dataset train = blobs(96, 21), val = blobs(32, 22);
+  const Dataset train = blob_dataset(96, 21), val = blob_dataset(32, 22);
   ResNetClassifier m("resnet18", {"plain", "blob"}, tiny());
   const Image probe = val.image(1);
   std::atomic<bool> training{true};

@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <exception>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -59,6 +60,14 @@ struct Prediction {
   int label = 0;
   std::string class_name;
   std::vector<float> probabilities;  ///< one per class
+  /// How unlike the training X-rays the image is: its distance from them in the network's
+  /// feature space divided by the model's limit (see ResNetClassifier::fit_ood). Above 1 the
+  /// image is not a chest X-ray like those the model knows (a photo, another body part, a
+  /// blank or broken image): the probabilities above mean nothing then. NaN when the model
+  /// has no fitted check (files from before it).
+  float ood_score = std::numeric_limits<float>::quiet_NaN();
+  /// ood_score > 1: answer "not a chest X-ray / uncertain" instead of a class.
+  bool out_of_distribution() const { return ood_score > 1; }
 };
 
 /// The outcome of predict_files() for one file: a prediction, or why the file was not classified.
@@ -239,6 +248,23 @@ class XRAYKIT_API ResNetClassifier {
   /// Grad-CAM for `class_index` (-1: the predicted class) at `layer` ("layer1" ... "layer4",
   /// the last convolutional stage by default). InvalidArgument for a bad class or layer.
   Explanation explain(const Image& image, int class_index = -1, const std::string& layer = "layer4") const;
+
+  /// Fits the out-of-distribution check (Prediction::ood_score); fit() does this with its
+  /// training and validation splits. `known`: images the network learnt from (one feature
+  /// mean per class and a shared covariance). `held_out`: other images of the same kind that
+  /// it did not learn from (other patients); the limit is the `quantile` of their distances,
+  /// so about 1 - quantile of new images like them are flagged. Training images sit closer
+  /// to their means than new ones, so a limit taken from them flags too many new images
+  /// (with 160 training images, half of the new ones); an empty `held_out` uses `known` all
+  /// the same. Changing the weights (fit, load_state_dict, load_torchvision) drops the
+  /// check until it is fitted again. InvalidArgument for datasets of other classes or input
+  /// size, or a class of `known` with fewer than two images.
+  void fit_ood(const Dataset& known, const Dataset& held_out, double quantile = kOodQuantile);
+  /// fit()'s quantile: 1 in 200 new X-rays like the validation split's are flagged.
+  static constexpr double kOodQuantile = 0.995;
+  bool has_ood_check() const;
+  /// Prediction::ood_score for every sample of a dataset (NaN without a fitted check).
+  std::vector<float> ood_scores(const Dataset& data) const;
 
   /// Probabilities for every sample of a dataset (which must match the model's input).
   std::vector<std::vector<float>> predict_proba(const Dataset& data, int batch_size = 64) const;

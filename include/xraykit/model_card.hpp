@@ -44,6 +44,12 @@ struct XRAYKIT_API ModelCard {
   Geometry geometry = Geometry::Squash;
   Normalization normalization;
   double threshold = 0.5;
+  bool ood_check = false;   ///< Prediction::ood_score is available (see ResNetClassifier::fit_ood)
+  double ood_quantile = 0;  ///< the check's quantile of held-out X-rays inside its limit
+
+  // Written by whoever publishes the model (kept in the provenance, also for untrained
+  // models): data source and licence, intended use, known limits. Free text.
+  std::string notes;
 
   // How it was made (the provenance): recorded by fit(); `trained` is false for a fresh
   // model or weights loaded from elsewhere, and then the fields below are empty.

@@ -19,6 +19,8 @@ py::dict prediction_dict(const Prediction& p) {
   d["label"] = p.label;
   d["class_name"] = p.class_name;
   d["probabilities"] = p.probabilities;
+  d["ood_score"] = p.ood_score;
+  d["out_of_distribution"] = p.out_of_distribution();
   return d;
 }
 
@@ -201,7 +203,31 @@ void add_model_methods(Classifier& cls) {
           "False (default): fast inference (folded batch-norm, oneDNN layouts, bf16 where the CPU has it). "
           "True: the exact fp32 network.")
       .def_property_readonly("provenance", [](const ResNetClassifier& m) { return json_loads(m.provenance()); })
-      .def("describe", &ResNetClassifier::describe);
+      .def("describe", &ResNetClassifier::describe)
+      .def_property_readonly("has_ood_check", &ResNetClassifier::has_ood_check,
+                             "True when predictions carry an out-of-distribution score (models trained since the check).")
+      .def(
+          "fit_ood",
+          [](ResNetClassifier& m, const Dataset& known, const Dataset& held_out, double quantile) {
+            py::gil_scoped_release release;
+            m.fit_ood(known, held_out, quantile);
+          },
+          py::arg("known"), py::arg("held_out"), py::arg("quantile") = ResNetClassifier::kOodQuantile,
+          "Fits the out-of-distribution check: feature statistics of `known` (images the model learnt from), the "
+          "limit at `quantile` of the distances of `held_out` (other patients' images). fit() does this itself.")
+      .def(
+          "ood_scores",
+          [](const ResNetClassifier& m, const Dataset& d) {
+            std::vector<float> s;
+            {
+              py::gil_scoped_release release;
+              s = m.ood_scores(d);
+            }
+            py::array_t<float> a(static_cast<py::ssize_t>(s.size()));
+            std::copy(s.begin(), s.end(), a.mutable_data());
+            return a;
+          },
+          py::arg("data"), "Each sample's out-of-distribution score (> 1: unlike the training X-rays; NaN: no check).");
 }
 
 // Weights in and out as numpy arrays, and raw outputs.
@@ -294,7 +320,7 @@ void add_inference_methods(Classifier& cls) {
             return predictions(m, to_images(a), tta);
           },
           py::arg("images"), py::arg("tta") = false,
-          "A path or an (H,W[,C]) array -> dict(label, class_name, probabilities); a list or an (N,H,W[,C]) "
+          "A path or an (H,W[,C]) array -> dict(label, class_name, probabilities, ood_score, out_of_distribution); a list or an (N,H,W[,C]) "
           "array -> list of dicts.")
       .def(
           "explain",

@@ -1,4 +1,6 @@
 """The Python module: datasets, augmentation, models, errors, NumPy checks."""
+import math
+
 import numpy as np
 import pytest
 
@@ -82,7 +84,9 @@ def test_numpy_shape_and_dtype_errors_name_the_problem():
 def test_predict_forms():
     m = xraykit.ResNetClassifier("resnet18", classes=["NORMAL", "PNEUMONIA"], image_size=32)
     one = m.predict(np.full((50, 40), 0.5, dtype=np.float32))
-    assert set(one) == {"label", "class_name", "probabilities"}
+    assert set(one) == {"label", "class_name", "probabilities", "ood_score", "out_of_distribution"}
+    assert math.isnan(one["ood_score"]) and not one["out_of_distribution"]  # an untrained model has no check
+    assert not m.has_ood_check
     assert abs(sum(one["probabilities"]) - 1) < 1e-5
     many = m.predict(np.zeros((3, 32, 32), dtype=np.uint8))
     assert len(many) == 3
@@ -131,6 +135,14 @@ def test_fit_callback_save_load(tmp_path):
     assert back.provenance["best_epoch"] == r["best_epoch"]
     assert r["kept_epoch"] == 3  # the last epoch, by default
     assert not back.exact_inference
+    assert back.has_ood_check  # fit() fits the out-of-distribution check, and it is saved
+    scores = back.ood_scores(val)
+    assert scores.shape == (32,) and (scores <= 1).mean() > 0.9
+    assert back.predict(np.full((32, 32), 255, dtype=np.uint8))["out_of_distribution"]
+    back.fit_ood(train, val, quantile=0.5)
+    assert 0.2 < (back.ood_scores(blobs(64, 9)) > 1).mean() < 0.8
+    with pytest.raises(xraykit.InvalidArgument, match="quantile"):
+        back.fit_ood(train, val, quantile=0)
     fast = back.predict(val.image(1))["probabilities"]
     back.exact_inference = True
     exact = back.predict(val.image(1))["probabilities"]

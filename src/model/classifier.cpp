@@ -62,7 +62,7 @@ torch::Tensor as_tensor(Batch& b) {
   return torch::from_blob(b.images.data(), {b.n, b.channels, b.height, b.width}, torch::kFloat32);
 }
 
-torch::Tensor ResNetClassifier::Impl::forward(const torch::Tensor& batch, Inference mode) const {
+torch::Tensor ResNetClassifier::Impl::forward(const torch::Tensor& batch, Inference mode, torch::Tensor* pooled) const {
   torch::NoGradGuard no_grad;
   // Inside fit() autocast is on; predictions there (validation, the threshold) must come out
   // exactly as they will after training, so autocast stays out of inference.
@@ -73,18 +73,28 @@ torch::Tensor ResNetClassifier::Impl::forward(const torch::Tensor& batch, Infere
     if (!fast) fast = std::make_shared<const InferenceNet>(net, cpu_has_fast_bf16());
     engine = fast;
   }
-  auto run = [&](const torch::Tensor& x) { return engine ? engine->forward(x) : net->forward(x).to(torch::kFloat32); };
-  if (!engine && batch.size(0) == 1 && options.image_size < 200) return run(torch::cat({batch, batch})).slice(0, 0, 1);
+  auto run = [&](const torch::Tensor& x) {
+    if (engine) return engine->forward(x, pooled);
+    const torch::Tensor f = torch::adaptive_avg_pool2d(net->features(x), {1, 1}).flatten(1).to(torch::kFloat32);
+    if (pooled) *pooled = f;
+    return net->fc(f).to(torch::kFloat32);
+  };
+  if (!engine && batch.size(0) == 1 && options.image_size < 200) {
+    const torch::Tensor logits = run(torch::cat({batch, batch})).slice(0, 0, 1);
+    if (pooled) *pooled = pooled->slice(0, 0, 1);
+    return logits;
+  }
   return run(batch);
 }
 
 void ResNetClassifier::Impl::weights_changed() {
   std::lock_guard<std::mutex> lock(fast_mutex);
   fast.reset();
+  ood = OodCheck();  // fitted to features the old weights made
 }
 
-torch::Tensor ResNetClassifier::Impl::probabilities(const torch::Tensor& batch) const {
-  return torch::softmax(forward(batch, inference), 1).contiguous();
+torch::Tensor ResNetClassifier::Impl::probabilities(const torch::Tensor& batch, torch::Tensor* pooled) const {
+  return torch::softmax(forward(batch, inference, pooled), 1).contiguous();
 }
 
 Image ResNetClassifier::Impl::prepare(const Image& img, std::size_t index) const {
@@ -116,8 +126,9 @@ torch::Tensor ResNetClassifier::Impl::to_batch(const std::vector<Image>& squares
   return out;
 }
 
-Prediction ResNetClassifier::Impl::make_prediction(const float* probs) const {
+Prediction ResNetClassifier::Impl::make_prediction(const float* probs, float ood_score) const {
   Prediction p;
+  p.ood_score = ood_score;
   p.probabilities.assign(probs, probs + classes.size());
   if (classes.size() == 2) p.label = p.probabilities[1] >= threshold ? 1 : 0;
   else p.label = static_cast<int>(std::max_element(p.probabilities.begin(), p.probabilities.end()) - p.probabilities.begin());
@@ -225,6 +236,8 @@ ModelCard ResNetClassifier::card() const {
   c.geometry = impl_->options.geometry;
   c.normalization = normalization();
   c.threshold = threshold();
+  c.ood_check = impl_->ood.fitted();
+  c.ood_quantile = impl_->ood.quantile();
   return c;
 }
 

@@ -9,13 +9,13 @@
 #include <vector>
 
 #include "model/inference_net.hpp"
+#include "model/ood.hpp"
 #include "model/resnet.hpp"
 #include "xraykit/classifier.hpp"
 
 namespace xraykit {
 
-/// Named tensors in torchvision's order (parameters, then buffers, module by module).
-using NamedTensors = std::vector<std::pair<std::string, torch::Tensor>>;
+// NamedTensors (ood.hpp): named tensors in torchvision's order (parameters, then buffers, module by module).
 
 /// Named tensors as LibTorch pickle bytes (a dict of tensors), the form model files and
 /// checkpoints store, and back. tensors_from_bytes throws ModelError naming `origin` for
@@ -31,6 +31,7 @@ struct ResNetClassifier::Impl {
   std::string provenance = "{}";
   mutable ResNet net{nullptr};  // forward() is not const in LibTorch; eval-mode inference does not mutate it
   Inference inference = Inference::Fast;
+  OodCheck ood;  // unfitted in models from before the check, and after the weights change
 
   // Readers (prediction, evaluation, explanation, saving) share the model; writers (fit, loading
   // weights, setting the threshold, provenance or inference mode) have it alone. Public entry
@@ -51,20 +52,27 @@ struct ResNetClassifier::Impl {
   /// convolutions on small activations to its slow im2col path instead of oneDNN, which made
   /// one 128 px image 5x slower than two (bench: 91 vs 18 ms). The fast copy calls oneDNN
   /// directly and needs no such help (1.7 ms for one 128 px image).
-  torch::Tensor forward(const torch::Tensor& batch, Inference mode) const;
+  /// `pooled` (optional) receives the pooled last-stage features (N x D, float32).
+  torch::Tensor forward(const torch::Tensor& batch, Inference mode, torch::Tensor* pooled = nullptr) const;
   /// InvalidArgument unless t is in [0, 1].
   void set_threshold(double t);
   /// Drops the fast copy: call after any change of the weights.
   void weights_changed();
   /// Softmax probabilities of an NCHW float batch, in eval mode without gradients.
-  torch::Tensor probabilities(const torch::Tensor& batch) const;
+  torch::Tensor probabilities(const torch::Tensor& batch, torch::Tensor* pooled = nullptr) const;
   /// Any image (1 or 3 channels, any size) as this model's square uint8 input.
   Image prepare(const Image& image, std::size_t index) const;
   /// Prepared squares to a normalised NCHW batch.
   torch::Tensor to_batch(const std::vector<Image>& squares) const;
-  Prediction make_prediction(const float* probs) const;
+  Prediction make_prediction(const float* probs, float ood_score) const;
   /// Probabilities for every sample of a dataset, in batches (no lock taken).
   std::vector<std::vector<float>> dataset_probabilities(const Dataset& data, int batch_size) const;
+  /// InvalidArgument unless the dataset's images are this model's input size and channels.
+  void check_input(const Dataset& data) const;
+  /// Pooled features for every sample of a dataset (N x D, float32; no lock taken).
+  torch::Tensor dataset_features(const Dataset& data, int batch_size) const;
+  /// Fits `ood` (see ResNetClassifier::fit_ood).
+  void fit_ood(const Dataset& known, const Dataset& held_out, double quantile);
   /// Predictions for prepared squares (one forward pass; five with test-time augmentation).
   std::vector<Prediction> predict_squares(const std::vector<Image>& squares, bool tta) const;
 

@@ -58,7 +58,7 @@ torch::Tensor InferenceNet::run(const Conv& c, const torch::Tensor& x) const {
   return torch::conv2d(x, c.weight, c.bias, c.stride, c.padding);
 }
 
-torch::Tensor InferenceNet::forward(const torch::Tensor& batch) const {
+torch::Tensor InferenceNet::forward(const torch::Tensor& batch, torch::Tensor* pooled_out) const {
   torch::NoGradGuard no_grad;
   const auto dtype = bf16_ ? torch::kBFloat16 : torch::kFloat32;
   torch::Tensor x = onednn_ ? batch.contiguous().to_mkldnn(dtype) : batch.contiguous(at::MemoryFormat::ChannelsLast).to(dtype);
@@ -74,6 +74,7 @@ torch::Tensor InferenceNet::forward(const torch::Tensor& batch) const {
   }
   const torch::Tensor pooled = onednn_ ? at::mkldnn_adaptive_avg_pool2d(x, {1, 1}).to_dense(torch::kFloat32).flatten(1)
                                        : x.mean({2, 3}).to(torch::kFloat32);
+  if (pooled_out) *pooled_out = pooled;
   return torch::linear(pooled, fc_weight_, fc_bias_);
 }
 

@@ -23,8 +23,9 @@ class InferenceNet {
  public:
   /// Snapshots `net`'s current weights (the ResNet may train on afterwards).
   InferenceNet(const ResNet& net, bool bf16);
-  /// fp32 logits of a float32 NCHW batch.
-  torch::Tensor forward(const torch::Tensor& batch) const;
+  /// fp32 logits of a float32 NCHW batch; `pooled` (optional) receives the fp32 features
+  /// the final layer reads.
+  torch::Tensor forward(const torch::Tensor& batch, torch::Tensor* pooled = nullptr) const;
   bool bf16() const { return bf16_; }
 
  private:

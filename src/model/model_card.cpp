@@ -118,7 +118,12 @@ ValidationFigures ValidationFigures::from(const Evaluation& e) {
 }
 
 std::string ModelCard::provenance_json() const {
-  if (!trained) return auto_select ? json{{"auto_select", auto_select_json(*auto_select)}}.dump() : "{}";
+  if (!trained) {
+    json j = json::object();
+    if (auto_select) j["auto_select"] = auto_select_json(*auto_select);
+    if (!notes.empty()) j["notes"] = notes;
+    return j.dump();
+  }
   json history_j = json::array();
   for (const auto& e : history) history_j.push_back(epoch_to_json(e));
   json j = {{"library_version", library_version},
@@ -133,6 +138,7 @@ std::string ModelCard::provenance_json() const {
             {"history", history_j}};
   if (validation) j["validation"] = validation_json(*validation);
   if (auto_select) j["auto_select"] = auto_select_json(*auto_select);
+  if (!notes.empty()) j["notes"] = notes;
   return j.dump();
 }
 
@@ -160,6 +166,7 @@ void ModelCard::parse_provenance(const std::string& text) {
     if (j.contains("validation")) validation = validation_from(j.at("validation"));
     auto_select.reset();
     if (j.contains("auto_select")) auto_select = auto_select_from(j.at("auto_select"));
+    notes = j.value("notes", "");
   } catch (const json::exception& e) {
     throw InvalidArgument(fmt::format("malformed provenance ({})", e.what()));
   }
@@ -183,7 +190,12 @@ std::string ModelCard::to_text() const {
     out += fmt::format("library       xraykit {}\n", library_version);
   }
   if (auto_select) out += fmt::format("auto-select   {}\n", auto_select->reason);
+  out += ood_check ? fmt::format("ood check     images farther from the training X-rays than {:.1f}% of held-out ones are "
+                                 "answered UNCERTAIN\n",
+                                 100 * ood_quantile)
+                   : "ood check     none (this model predates it): photos and other images get a class all the same\n";
   out += "intended use  decision support for trained staff; not a diagnosis\n";
+  if (!notes.empty()) out += "\n" + notes + (notes.back() == '\n' ? "" : "\n");
   return out;
 }
 
@@ -200,6 +212,16 @@ std::string ModelCard::to_html() const {
                                             options.seed, library_version)));
   }
   if (auto_select) row("Auto-select", escape_html(auto_select->reason));
+  row("Out-of-distribution check",
+      ood_check ? escape_html(fmt::format("images farther from the training X-rays than {:.1f}% of held-out ones are answered "
+                                          "\"not a chest X-ray like the model knows\"",
+                                          100 * ood_quantile))
+                : "none (this model predates it)");
+  if (!notes.empty()) {
+    std::string html = escape_html(notes);
+    for (std::size_t at = html.find('\n'); at != std::string::npos; at = html.find('\n', at + 4)) html.replace(at, 1, "<br>");
+    row("About this model", html);
+  }
   std::string metrics = "<p>No validation metrics recorded in this model.</p>";
   if (validation) {
     metrics = fmt::format(

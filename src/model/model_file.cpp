@@ -30,7 +30,9 @@ json meta_json(const ResNetClassifier::Impl& m) {
 void ResNetClassifier::save(const std::string& path) const {
   const auto lock = impl_->reading();
   const std::string meta = meta_json(*impl_).dump(2);
-  write_container(path, "model", {{"meta.json", {meta.begin(), meta.end()}}, {"weights", impl_->weights_bytes()}});
+  Sections sections{{"meta.json", {meta.begin(), meta.end()}}, {"weights", impl_->weights_bytes()}};
+  if (impl_->ood.fitted()) sections["ood"] = tensors_to_bytes(impl_->ood.to_tensors());
+  write_container(path, "model", sections);
 }
 
 ResNetClassifier ResNetClassifier::load(const std::string& path) {
@@ -50,6 +52,9 @@ ResNetClassifier ResNetClassifier::load(const std::string& path) {
     impl->set_threshold(j.at("threshold").get<double>());
     impl->provenance = j.at("provenance").dump();
     impl->load_weights_bytes(s["weights"], path);
+    if (s.count("ood"))  // absent in files from before the check
+      impl->ood = OodCheck::from_tensors(tensors_from_bytes(s["ood"], path), static_cast<int>(impl->classes.size()),
+                                         impl->net->fc->weight.size(1), path);
     return ResNetClassifier(std::move(impl));
   } catch (const json::exception& e) {
     throw ModelError(fmt::format("{}: malformed model description ({})", path, e.what()));

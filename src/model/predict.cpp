@@ -24,7 +24,9 @@ DecodeOptions ResNetClassifier::decode_options() const {
 
 std::vector<Prediction> ResNetClassifier::Impl::predict_squares(const std::vector<Image>& squares, bool tta) const {
   if (squares.empty()) return {};
-  torch::Tensor probs = probabilities(to_batch(squares));
+  torch::Tensor pooled;
+  torch::Tensor probs = probabilities(to_batch(squares), &pooled);
+  const std::vector<float> ood_scores = ood.scores(pooled);  // of the image itself, not the TTA copies
   if (tta) {
     // Four lightly shifted, zoomed and rotated copies at fixed seeds: repeatable.
     const Augmenter light("light");
@@ -36,7 +38,8 @@ std::vector<Prediction> ResNetClassifier::Impl::predict_squares(const std::vecto
     probs = probs / 5;
   }
   std::vector<Prediction> out;
-  for (int64_t i = 0; i < probs.size(0); ++i) out.push_back(make_prediction(probs[i].contiguous().data_ptr<float>()));
+  for (int64_t i = 0; i < probs.size(0); ++i)
+    out.push_back(make_prediction(probs[i].contiguous().data_ptr<float>(), ood_scores[static_cast<std::size_t>(i)]));
   return out;
 }
 
@@ -96,10 +99,14 @@ std::vector<float> ResNetClassifier::logits(const std::vector<float>& nchw, int 
   return {y.data_ptr<float>(), y.data_ptr<float>() + y.numel()};
 }
 
-std::vector<std::vector<float>> ResNetClassifier::Impl::dataset_probabilities(const Dataset& data, int batch_size) const {
+void ResNetClassifier::Impl::check_input(const Dataset& data) const {
   if (data.image_size() != options.image_size || data.channels() != options.channels)
     throw InvalidArgument(fmt::format("dataset images are {}x{}x{}, the model takes {}x{}x{}", data.image_size(),
                                       data.image_size(), data.channels(), options.image_size, options.image_size, options.channels));
+}
+
+std::vector<std::vector<float>> ResNetClassifier::Impl::dataset_probabilities(const Dataset& data, int batch_size) const {
+  check_input(data);
   std::vector<std::vector<float>> out;
   const std::size_t k = classes.size();
   for (std::size_t begin = 0; begin < data.size(); begin += static_cast<std::size_t>(std::max(1, batch_size))) {
@@ -112,6 +119,44 @@ std::vector<std::vector<float>> ResNetClassifier::Impl::dataset_probabilities(co
   }
   return out;
 }
+
+torch::Tensor ResNetClassifier::Impl::dataset_features(const Dataset& data, int batch_size) const {
+  check_input(data);
+  std::vector<torch::Tensor> parts;
+  for (std::size_t begin = 0; begin < data.size(); begin += static_cast<std::size_t>(batch_size)) {
+    std::vector<std::size_t> pos;
+    for (std::size_t i = begin; i < std::min(data.size(), begin + static_cast<std::size_t>(batch_size)); ++i) pos.push_back(i);
+    Batch b = data.batch(pos, options.normalization);
+    torch::Tensor pooled;
+    forward(as_tensor(b), inference, &pooled);
+    parts.push_back(pooled.clone());
+  }
+  return torch::cat(parts);
+}
+
+void ResNetClassifier::Impl::fit_ood(const Dataset& known, const Dataset& held_out, double quantile) {
+  const torch::Tensor features = dataset_features(known, 64);
+  std::vector<std::int64_t> labels;
+  for (std::size_t i = 0; i < known.size(); ++i) labels.push_back(known.label(i));
+  OodCheck check = OodCheck::fit(features, labels, static_cast<int>(classes.size()));
+  check.set_limit(check.distances(held_out.empty() ? features : dataset_features(held_out, 64)), quantile);
+  ood = std::move(check);
+}
+
+void ResNetClassifier::fit_ood(const Dataset& known, const Dataset& held_out, double quantile) {
+  if (known.classes() != classes() || (!held_out.empty() && held_out.classes() != classes()))
+    throw InvalidArgument("fit_ood: the dataset's classes differ from the model's");
+  const auto lock = impl_->writing();
+  impl_->fit_ood(known, held_out, quantile);
+}
+
+std::vector<float> ResNetClassifier::ood_scores(const Dataset& data) const {
+  const auto lock = impl_->reading();
+  if (data.empty()) return {};
+  return impl_->ood.scores(impl_->dataset_features(data, 64));
+}
+
+bool ResNetClassifier::has_ood_check() const { return impl_->ood.fitted(); }
 
 std::vector<std::vector<float>> ResNetClassifier::predict_proba(const Dataset& data, int batch_size) const {
   const auto lock = impl_->reading();

@@ -347,6 +347,11 @@ class Run {
     Evaluator evaluator(model_.classes(), eo);
     for (std::size_t i = 0; i < val_.size(); ++i) evaluator.add(probs[i], val_.label(i), val_.patient(i));
     result_.validation = evaluator.evaluate();
+    try {
+      impl_.fit_ood(train_, val_, ResNetClassifier::kOodQuantile);
+    } catch (const InvalidArgument&) {
+      // a class with fewer than two training images: no covariance to fit; the model has no check
+    }
     impl_.provenance = card().provenance_json();
   }
 

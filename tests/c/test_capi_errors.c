@@ -92,6 +92,10 @@ int main(void) {
   EXPECT(fabs(probs[0] + probs[1] - 1.0) < 1e-5 && (label == 0 || label == 1));
   EXPECT(xrk_classifier_set_threshold(model, 2.0) == XRK_ERR_INVALID_ARGUMENT);
   EXPECT(xrk_classifier_predict_file(model, "/nonexistent.png", probs, 2, &label) == XRK_ERR_IO);
+  float ood = 0;
+  EXPECT(xrk_classifier_predict_file_ood(model, "/nonexistent.png", probs, 2, &label, &ood) == XRK_ERR_IO &&
+         mentions("nonexistent.png"));
+  EXPECT(xrk_classifier_predict_file_ood(NULL, "x.png", probs, 2, &label, &ood) == XRK_ERR_INVALID_HANDLE);
   EXPECT(xrk_classifier_save(model, "/nonexistent-dir/m.xrk") == XRK_ERR_IO);
   EXPECT(xrk_classifier_fit(model, NULL, NULL, NULL, NULL) == XRK_ERR_INVALID_HANDLE);
 

@@ -1,5 +1,6 @@
 // `xraykit predict model.xrk IMG|DIR ...`: one line per image, batched internally.
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -15,6 +16,11 @@ namespace fs = std::filesystem;
 
 namespace xraykit::cli {
 
+namespace {
+// The label of an image the out-of-distribution check refuses.
+constexpr const char* kUncertain = "UNCERTAIN";
+}  // namespace
+
 Command add_predict_command(CLI::App& app) {
   struct Args {
     std::string model, csv;
@@ -26,6 +32,8 @@ Command add_predict_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("predict", "Classify images with a trained model");
   cmd->footer("Examples:\n  xraykit predict pneumonia.xrk scan1.jpeg scan2.png\n"
               "  xraykit predict pneumonia.xrk incoming/ --csv results.csv\n"
+              "Images unlike the X-rays the model was trained on (photos, other body parts, blank films) are\n"
+              "labelled UNCERTAIN with their out-of-distribution score instead of a class.\n"
               "Exit status: 0 if every image was classified, 1 if any could not be read.");
   cmd->add_option("MODEL", a->model, "Model file")->required();
   cmd->add_option("INPUTS", a->inputs, "Image files or folders (searched recursively)")->required();
@@ -56,25 +64,37 @@ Command add_predict_command(CLI::App& app) {
     const bool binary = model.classes().size() == 2;
     std::string csv = "path,label";
     for (const auto& c : model.classes()) csv += ",p_" + csv_field(c);
-    csv += ",error\n";
+    csv += ",ood_score,error\n";
+    int unusual = 0;
     model.predict_files(files, a->tta, [&](const FilePrediction& r) {
       if (!r.ok) {
         fmt::print(stderr, "{}\n", r.error);
-        csv += csv_field(r.path) + ",," + std::string(model.classes().size(), ',') + csv_field(r.error) + "\n";
+        csv += csv_field(r.path) + ",," + std::string(model.classes().size() + 1, ',') + csv_field(r.error) + "\n";
         ++failed;
         return;
       }
       const Prediction& p = r.prediction;
+      // An image unlike the training X-rays gets no class: its probabilities mean nothing.
+      const std::string label = p.out_of_distribution() ? std::string(kUncertain) : p.class_name;
+      const std::string note =
+          p.out_of_distribution() ? fmt::format("\tnot like the training X-rays (score {:.2f} > 1)", p.ood_score) : "";
       if (binary)
-        fmt::print("{}\t{}\tP({})={:.4f}\n", r.path, p.class_name, model.classes()[1], p.probabilities[1]);
+        fmt::print("{}\t{}\tP({})={:.4f}{}\n", r.path, label, model.classes()[1], p.probabilities[1], note);
       else
-        fmt::print("{}\t{}\tP={:.4f}\n", r.path, p.class_name, p.probabilities[p.label]);
-      csv += csv_field(r.path) + "," + csv_field(p.class_name);
+        fmt::print("{}\t{}\tP={:.4f}{}\n", r.path, label, p.probabilities[p.label], note);
+      unusual += p.out_of_distribution();
+      csv += csv_field(r.path) + "," + csv_field(label);
       for (float v : p.probabilities) csv += fmt::format(",{:.6f}", v);
-      csv += ",\n";
+      csv += std::isnan(p.ood_score) ? ",," : fmt::format(",{:.4f},", p.ood_score);
+      csv += "\n";
     });
     if (!a->csv.empty()) save_text(a->csv, csv);
     if (binary) fmt::print(stderr, "threshold {:.4f} on P({})\n", model.threshold(), model.classes()[1]);
+    if (unusual)
+      fmt::print(stderr, "{} image(s) unlike the X-rays the model was trained on: labelled {}, no class given\n", unusual,
+                 kUncertain);
+    if (!model.has_ood_check())
+      fmt::print(stderr, "note: this model has no out-of-distribution check (trained before it); retrain to get one\n");
     if (failed) fmt::print(stderr, "{} input(s) could not be classified\n", failed);
     return failed ? 1 : 0;
   };

@@ -84,7 +84,11 @@ void predict(App& app, const httplib::Request& req, httplib::Response& res) {
   for (std::size_t i = 0; i < preds.size(); ++i) {
     json probs;
     for (std::size_t c = 0; c < m.classes().size(); ++c) probs[m.classes()[c]] = preds[i].probabilities[c];
-    json r = {{"file", uploads[i].name}, {"label", preds[i].class_name}, {"probabilities", probs}};
+    json r = {{"file", uploads[i].name},
+              {"label", preds[i].class_name},
+              {"probabilities", probs},
+              {"ood_score", preds[i].ood_score},  // NaN (no check in the model) is written as null
+              {"out_of_distribution", preds[i].out_of_distribution()}};
     if (binary) r["positive_probability"] = preds[i].probabilities[1];
     if (heatmaps) r["heatmap_png"] = "data:image/png;base64," + base64_encode(m.explain(images[i], preds[i].label).overlay_png);
     results.push_back(r);

@@ -20,12 +20,20 @@ function card(result) {
     return div;
   }
   const label = document.createElement("p");
-  label.className = "label " + (result.label === result.positive_class ? "positive" : "negative");
-  label.textContent = result.label;
-  div.appendChild(label);
   const p = document.createElement("p");
-  p.textContent = "P(" + result.positive_class + ") = " + result.positive_probability.toFixed(3) +
-      " (threshold " + result.threshold.toFixed(3) + ")";
+  if (result.out_of_distribution) {
+    // The model's class would be a guess: say so instead of answering.
+    label.className = "label unknown";
+    label.textContent = "Not a chest X-ray like the model knows";
+    p.textContent = "This image is unlike the X-rays the model was trained on (score " + result.ood_score.toFixed(2) +
+        ", limit 1): no answer. The model would have said " + result.label + ".";
+  } else {
+    label.className = "label " + (result.label === result.positive_class ? "positive" : "negative");
+    label.textContent = result.label;
+    p.textContent = "P(" + result.positive_class + ") = " + result.positive_probability.toFixed(3) +
+        " (threshold " + result.threshold.toFixed(3) + ")";
+  }
+  div.appendChild(label);
   div.appendChild(p);
   if (result.heatmap_png) {
     const img = document.createElement("img");
