@@ -65,6 +65,15 @@ xrk_status xrk_classifier_load(const char* path, xrk_classifier** out) {
   });
 }
 
+xrk_status xrk_classifier_load_shipped(const char* name, xrk_classifier** out) {
+  return guard([&] {
+    need(out, "out");
+    *out = nullptr;
+    const std::string path = xraykit::shipped_model_path(name ? name : "pneumonia");
+    *out = xrk::make(new xrk_classifier{xraykit::ResNetClassifier::load(path)});
+  });
+}
+
 xrk_status xrk_classifier_save(const xrk_classifier* model, const char* path) {
   return guard([&] {
     need(path, "path");

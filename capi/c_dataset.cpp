@@ -17,6 +17,7 @@ xrk_dataset_params xrk_dataset_default_params(void) {
   p.strict = d.strict;
   p.max_pixels = d.max_pixels;
   p.patient_regex = nullptr;
+  p.pneumonia_kinds = d.pneumonia_kinds;
   return p;
 }
 
@@ -33,6 +34,7 @@ xrk_status xrk_dataset_load(const char* path, const xrk_dataset_params* params, 
     o.strict = p.strict != 0;
     o.max_pixels = p.max_pixels;
     if (p.patient_regex) o.patient_regex = p.patient_regex;
+    o.pneumonia_kinds = p.pneumonia_kinds != 0;
     auto* h = new xrk_dataset{xraykit::Dataset::load(path, o)};
     xrk::log(1, "loaded " + h->data.summary());
     *out = xrk::make(h);

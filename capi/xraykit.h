@@ -79,6 +79,7 @@ typedef struct xrk_dataset_params {
   int32_t strict;         /* non-zero: the first bad file is an error */
   int64_t max_pixels;     /* per source image */
   const char *patient_regex; /* NULL = built-in rules; copied during the call */
+  int32_t pneumonia_kinds;  /* non-zero: PNEUMONIA split into BACTERIAL and VIRAL by file name (NORMAL, BACTERIAL, VIRAL) */
 } xrk_dataset_params;
 
 XRK_API xrk_dataset_params xrk_dataset_default_params(void);
@@ -120,6 +121,10 @@ XRK_API xrk_classifier_params xrk_classifier_default_params(void);
 XRK_API xrk_status xrk_classifier_create(const char *arch, const char *const *class_names, size_t num_classes,
                                          const xrk_classifier_params *params, xrk_classifier **out);
 XRK_API xrk_status xrk_classifier_load(const char *path, xrk_classifier **out);
+/* Loads a model shipped with xraykit: name NULL means "pneumonia" (NORMAL/PNEUMONIA). Looks
+ * in $XRAYKIT_MODELS, then beside the library, then the install prefix (XRK_ERR_IO naming the
+ * places tried when none holds it). */
+XRK_API xrk_status xrk_classifier_load_shipped(const char *name, xrk_classifier **out);
 XRK_API xrk_status xrk_classifier_save(const xrk_classifier *model, const char *path);
 /* Loads a torchvision state_dict (torch.save(model.state_dict(), path)) for transfer learning. */
 XRK_API xrk_status xrk_classifier_load_torchvision(xrk_classifier *model, const char *pth_path);

@@ -113,6 +113,18 @@ TEST_CASE("model file: round trip, self-description, and refusals") {
   CHECK(back.predict(img).probabilities == m.predict(img).probabilities);
   CHECK(back.describe().find("resnet18") != std::string::npos);
 
+  SUBCASE("float16 weights: about half the file, the same predictions") {
+    const std::string half = (dir / "half.xrk").string();
+    m.save(half, ResNetClassifier::Precision::Float16);
+    CHECK(fs::file_size(half) < 0.55 * fs::file_size(path));
+    const ResNetClassifier h = ResNetClassifier::load(half);
+    CHECK(h.state_dict()[0].dtype == "float32");  // converted back on loading
+    for (int seed = 0; seed < 4; ++seed) {
+      const Image x = pattern_image(90, 70, 1, seed);
+      const auto a = m.predict(x).probabilities, b = h.predict(x).probabilities;
+      CHECK(std::abs(a[1] - b[1]) < 2e-3);
+    }
+  }
   SUBCASE("truncated") {
     auto bytes = read_bytes(path);
     bytes.resize(bytes.size() / 2);
@@ -148,6 +160,19 @@ TEST_CASE("model file: round trip, self-description, and refusals") {
     CHECK_THROWS_WITH_AS(ResNetClassifier::load((dir / "v9.xrk").string()), doctest::Contains("format 9 is not supported"),
                          ModelError);
   }
+}
+
+TEST_CASE("shipped models are found through XRAYKIT_MODELS, and a missing one says where it looked") {
+  TempDir dir;
+  ResNetClassifier("resnet18", {"a", "b"}, small(1, 32)).save((dir / "mine.xrk").string());
+  ::setenv("XRAYKIT_MODELS", dir.path().c_str(), 1);
+  CHECK(shipped_model_path("mine") == (dir / "mine.xrk").string());
+  CHECK(ResNetClassifier::load(shipped_model_path("mine")).classes() == std::vector<std::string>{"a", "b"});
+  CHECK_THROWS_WITH_AS(shipped_model_path("nothere"), doctest::Contains((dir / "nothere.xrk").string().c_str()), IoError);
+  CHECK_THROWS_WITH_AS(shipped_model_path("nothere"), doctest::Contains("set XRAYKIT_MODELS"), IoError);
+  CHECK_THROWS_AS(shipped_model_path("../mine"), InvalidArgument);
+  CHECK_THROWS_AS(shipped_model_path(""), InvalidArgument);
+  ::unsetenv("XRAYKIT_MODELS");
 }
 
 TEST_CASE("predict_files: batches across files, reports unreadable ones in place, and keeps input order") {

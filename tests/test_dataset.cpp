@@ -85,6 +85,39 @@ TEST_CASE("folder tree: classes, counts, ignored and skipped files") {
   }
 }
 
+TEST_CASE("pneumonia kinds: PNEUMONIA split into BACTERIAL and VIRAL by file name, folders and manifests") {
+  TempDir dir;
+  write_png(dir / "NORMAL/IM-0001-0001.png", pattern_image(40, 40, 1, 1));
+  write_png(dir / "NORMAL/IM-0002-0001.png", pattern_image(40, 40, 1, 2));
+  write_png(dir / "PNEUMONIA/person1_bacteria_1.png", pattern_image(40, 40, 1, 3));
+  write_png(dir / "PNEUMONIA/person1_bacteria_2.png", pattern_image(40, 40, 1, 4));
+  write_png(dir / "PNEUMONIA/person2_virus_3.png", pattern_image(40, 40, 1, 5));
+  write_png(dir / "PNEUMONIA/person3_unknown.png", pattern_image(40, 40, 1, 6));
+  DatasetOptions o = small();
+  o.pneumonia_kinds = true;
+  const Dataset d = Dataset::from_folder(dir.path().string(), o);
+  CHECK(d.classes() == std::vector<std::string>{"NORMAL", "BACTERIAL", "VIRAL"});
+  CHECK(d.class_counts() == std::vector<std::int64_t>{2, 2, 1});
+  REQUIRE(d.skipped().size() == 1);
+  CHECK(d.skipped()[0].reason.find("neither _bacteria_ nor _virus_") != std::string::npos);
+  // The manifest this dataset writes (three-class labels) reads back the same, and a
+  // NORMAL/PNEUMONIA manifest is split like the folders.
+  { std::ofstream(dir / "three.csv") << d.to_csv(); }
+  const Dataset back = Dataset::from_csv((dir / "three.csv").string(), small());
+  CHECK(back.classes() == std::vector<std::string>{"BACTERIAL", "NORMAL", "VIRAL"});  // a manifest's labels, sorted
+  CHECK(back.class_counts() == std::vector<std::int64_t>{2, 2, 1});
+  { std::ofstream(dir / "two.csv") << "path,label\nNORMAL/IM-0001-0001.png,NORMAL\nPNEUMONIA/person2_virus_3.png,PNEUMONIA\n"; }
+  CHECK(Dataset::from_csv((dir / "two.csv").string(), o).class_counts() == std::vector<std::int64_t>{1, 0, 1});
+  // Requested classes pick among the kinds; data without PNEUMONIA cannot be split.
+  o.classes = {"NORMAL", "VIRAL"};
+  const Dataset nv = Dataset::from_folder(dir.path().string(), o);
+  CHECK(nv.class_counts() == std::vector<std::int64_t>{2, 1});
+  CHECK(nv.skipped().size() == 3);
+  o.classes.clear();
+  make_tree(dir / "pets", 2, 1);
+  CHECK_THROWS_WITH_AS(Dataset::from_folder((dir / "pets").string(), o), doctest::Contains("no PNEUMONIA class"), DatasetError);
+}
+
 TEST_CASE("folder links are not followed into folders already listed (issue 12, item 10)") {
   TempDir dir;
   fs::create_directories(dir / "NORMAL" / "deeper");

@@ -190,8 +190,16 @@ class XRAYKIT_API ResNetClassifier {
 
   /// Reads a file written by save(); needs no other argument.
   static ResNetClassifier load(const std::string& path);
+  /// How save() stores the weights.
+  enum class Precision {
+    Float32,  ///< as trained
+    /// Convolution and linear weights as IEEE half floats (batch-norm and the rest stay
+    /// float32): half the file, for shipping. Loading converts back to float32; predictions
+    /// move by about 1e-3 (tested).
+    Float16,
+  };
   /// Writes the model atomically.
-  void save(const std::string& path) const;
+  void save(const std::string& path, Precision precision = Precision::Float32) const;
 
   /// Loads a torchvision state_dict (torch.save(model.state_dict(), path)). A 3-channel
   /// conv1 is summed over its input channels for a 1-channel model; a 1-channel one is
@@ -290,6 +298,12 @@ class XRAYKIT_API ResNetClassifier {
 XRAYKIT_API void set_num_threads(int n);
 XRAYKIT_API int num_threads();
 
+
+/// The file of a model shipped with xraykit ("pneumonia": NORMAL/PNEUMONIA, see its card and
+/// docs/results.md). Looks in $XRAYKIT_MODELS, then share/xraykit/models beside the library
+/// (build trees and relocated installs), then the install prefix's. IoError naming every
+/// place tried when none holds it; InvalidArgument for a name that is not a plain word.
+XRAYKIT_API std::string shipped_model_path(const std::string& name = "pneumonia");
 
 /// Number of trainable parameters of an architecture (for auto-selection and docs).
 XRAYKIT_API std::int64_t resnet_parameter_count(const std::string& arch, int channels, int classes);

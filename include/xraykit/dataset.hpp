@@ -38,6 +38,11 @@ struct DatasetOptions {
   std::string patient_regex;
   /// Allowed class names, in label order. Empty: the sorted folder names / manifest labels.
   std::vector<std::string> classes;
+  /// Three classes from Kermany's two: PNEUMONIA images become BACTERIAL or VIRAL by
+  /// `_bacteria` / `_virus` in their file names; the classes are then NORMAL, BACTERIAL,
+  /// VIRAL (unless `classes` names others). A PNEUMONIA image whose name says neither is
+  /// skipped with that reason; DatasetError when the data has no PNEUMONIA class.
+  bool pneumonia_kinds = false;
 };
 
 /// A file that was not loaded, and why.

@@ -1,4 +1,6 @@
 // xraykit.ResNetClassifier: construction, weights, prediction, explanation, training.
+#include <optional>
+
 #include <pybind11/functional.h>
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
@@ -179,12 +181,28 @@ void add_model_methods(Classifier& cls) {
            py::arg("image_size") = 224, py::arg("channels") = 1, py::arg("seed") = 42)
       .def_static(
           "load",
-          [](const std::string& path) {
-            must_exist(path);
-            return ResNetClassifier::load(path);
+          [](const std::optional<std::string>& path) {
+            if (!path) return ResNetClassifier::load(shipped_model_path());
+            must_exist(*path);
+            return ResNetClassifier::load(*path);
           },
-          py::arg("path"), "Loads a model file written by save().")
-      .def("save", &ResNetClassifier::save, py::arg("path"), "Writes the model atomically.")
+          py::arg("path") = py::none(),
+          "Loads a model file written by save(); without a path, the pneumonia model shipped with xraykit.")
+      .def(
+          "save",
+          [](const ResNetClassifier& m, const std::string& path, bool half) {
+            m.save(path, half ? ResNetClassifier::Precision::Float16 : ResNetClassifier::Precision::Float32);
+          },
+          py::arg("path"), py::arg("half") = false,
+          "Writes the model atomically; half=True stores convolution and linear weights as float16 (half the file).")
+      .def_property(
+          "notes", [](const ResNetClassifier& m) { return m.card().notes; },
+          [](ResNetClassifier& m, const std::string& notes) {
+            ModelCard card = m.card();
+            card.notes = notes;
+            m.set_provenance(card.provenance_json());
+          },
+          "The publisher's notes in the model card: data source and licence, intended use, known limits.")
       .def(
           "load_torchvision",
           [](ResNetClassifier& m, const std::string& path) {

@@ -31,28 +31,32 @@ void add_constructors(DatasetClass& cls) {
       .def_static(
           "from_folder",
           [](const std::string& root, int image_size, int channels, int threads, bool strict,
-             const std::string& patient_regex) {
+             const std::string& patient_regex, bool pneumonia_kinds) {
             must_exist(root);
             DatasetOptions o = dataset_options(image_size, channels, threads, strict);
             o.patient_regex = patient_regex;
+            o.pneumonia_kinds = pneumonia_kinds;
             py::gil_scoped_release release;
             return Dataset::from_folder(root, o);
           },
           py::arg("root"), py::arg("image_size") = 224, py::arg("channels") = 1, py::arg("threads") = 0,
-          py::arg("strict") = false, py::arg("patient_regex") = "",
+          py::arg("strict") = false, py::arg("patient_regex") = "", py::arg("pneumonia_kinds") = false,
           "Reads ROOT/<class>/<image>; class order is the sorted folder names. Bad files are skipped "
-          "(see .skipped) unless strict=True.")
+          "(see .skipped) unless strict=True. pneumonia_kinds=True splits PNEUMONIA into BACTERIAL and VIRAL "
+          "by file name (classes NORMAL, BACTERIAL, VIRAL).")
       .def_static(
           "from_csv",
-          [](const std::string& csv, int image_size, int channels, int threads, bool strict, std::vector<std::string> classes) {
+          [](const std::string& csv, int image_size, int channels, int threads, bool strict, std::vector<std::string> classes,
+             bool pneumonia_kinds) {
             must_exist(csv);
             DatasetOptions o = dataset_options(image_size, channels, threads, strict);
             o.classes = std::move(classes);
+            o.pneumonia_kinds = pneumonia_kinds;
             py::gil_scoped_release release;
             return Dataset::from_csv(csv, o);
           },
           py::arg("csv"), py::arg("image_size") = 224, py::arg("channels") = 1, py::arg("threads") = 0,
-          py::arg("strict") = false, py::arg("classes") = std::vector<std::string>{},
+          py::arg("strict") = false, py::arg("classes") = std::vector<std::string>{}, py::arg("pneumonia_kinds") = false,
           "Reads a manifest with rows path,label[,patient]; paths relative to the CSV.")
       .def_static(
           "from_arrays",

@@ -21,5 +21,7 @@ PYBIND11_MODULE(_xraykit, m) {
   xrkpy::bind_evaluation(m);
   xrkpy::bind_classifier(m);
   m.def("patient_from_filename", &patient_from_filename, py::arg("filename"));
+  m.def("shipped_model_path", &shipped_model_path, py::arg("name") = "pneumonia",
+        "The file of a model shipped with xraykit ($XRAYKIT_MODELS, beside the library, or the install prefix).");
   m.def("set_num_threads", &set_num_threads, py::arg("n"), "Torch threads for the process (0 = one per core).");
 }

@@ -304,16 +304,62 @@ Dataset decode_all(Listing listing, const std::string& source, const DatasetOpti
   return DatasetBuilder::make(std::move(s));
 }
 
+// DatasetOptions::pneumonia_kinds: the PNEUMONIA class split by the kind Kermany's file names
+// carry. Listing ran with the original classes; this maps them to the requested ones.
+Listing split_pneumonia_kinds(Listing listing, const DatasetOptions& o) {
+  const auto pneumonia = std::find(listing.classes.begin(), listing.classes.end(), "PNEUMONIA");
+  if (pneumonia == listing.classes.end()) throw DatasetError("pneumonia kinds: the data has no PNEUMONIA class to split");
+  std::vector<std::string> classes = o.classes;
+  if (classes.empty()) {
+    for (const auto& c : listing.classes) {
+      if (c != "PNEUMONIA") classes.push_back(c);
+      else classes.insert(classes.end(), {"BACTERIAL", "VIRAL"});
+    }
+  }
+  std::vector<Candidate> kept;
+  for (Candidate& f : listing.files) {
+    std::string name = listing.classes[f.label];
+    if (name == "PNEUMONIA") {
+      const std::string file = fs::path(f.path).filename().string();
+      if (file.find("_bacteria") != std::string::npos) name = "BACTERIAL";
+      else if (file.find("_virus") != std::string::npos) name = "VIRAL";
+      else {
+        reject(listing, o, f.path, "a PNEUMONIA image whose name says neither _bacteria_ nor _virus_");
+        continue;
+      }
+    }
+    const auto pos = std::find(classes.begin(), classes.end(), name);
+    if (pos == classes.end()) {
+      reject(listing, o, f.path, fmt::format("class '{}' is not one of the requested classes", name));
+      continue;
+    }
+    f.label = static_cast<int>(pos - classes.begin());
+    kept.push_back(std::move(f));
+  }
+  listing.files = std::move(kept);
+  listing.classes = std::move(classes);
+  return listing;
+}
+
+// Lists with the classes as they are in the data, then splits PNEUMONIA when asked to.
+template <typename List>
+Listing list_with_options(List list, const std::string& source, const DatasetOptions& o) {
+  if (!o.pneumonia_kinds) return list(source, o);
+  DatasetOptions as_stored = o;
+  as_stored.classes.clear();
+  return split_pneumonia_kinds(list(source, as_stored), o);
+}
+
 }  // namespace
 
 Dataset Dataset::from_folder(const std::string& root, const DatasetOptions& options) {
   validate(options);
-  return decode_all(list_folder(root, options), root, options);
+  return decode_all(list_with_options(list_folder, root, options), root, options);
 }
 
 Dataset Dataset::from_csv(const std::string& csv_path, const DatasetOptions& options) {
   validate(options);
-  return decode_all(list_manifest(csv_path, options), csv_path, options);
+  return decode_all(list_with_options(list_manifest, csv_path, options), csv_path, options);
 }
 
 Dataset Dataset::load(const std::string& path, const DatasetOptions& options) {

@@ -79,7 +79,7 @@ struct ResNetClassifier::Impl {
   /// name -> tensor (parameters and buffers), torchvision names.
   NamedTensors named_state() const;
   void copy_state(const NamedTensors& state);
-  std::vector<std::uint8_t> weights_bytes() const;
+  std::vector<std::uint8_t> weights_bytes(Precision precision = Precision::Float32) const;
   void load_weights_bytes(const std::vector<std::uint8_t>& bytes, const std::string& origin);
 };
 

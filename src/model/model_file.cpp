@@ -27,10 +27,10 @@ json meta_json(const ResNetClassifier::Impl& m) {
 
 }  // namespace
 
-void ResNetClassifier::save(const std::string& path) const {
+void ResNetClassifier::save(const std::string& path, Precision precision) const {
   const auto lock = impl_->reading();
   const std::string meta = meta_json(*impl_).dump(2);
-  Sections sections{{"meta.json", {meta.begin(), meta.end()}}, {"weights", impl_->weights_bytes()}};
+  Sections sections{{"meta.json", {meta.begin(), meta.end()}}, {"weights", impl_->weights_bytes(precision)}};
   if (impl_->ood.fitted()) sections["ood"] = tensors_to_bytes(impl_->ood.to_tensors());
   write_container(path, "model", sections);
 }

@@ -19,7 +19,7 @@ Command add_dataset_command(CLI::App& app) {
     SplitArgs split;
     int size = 224;
     int threads = 0;
-    bool strict = false;
+    bool strict = false, pneumonia_kinds = false;
     std::string patient_regex;
     std::string write_split;
   };
@@ -41,6 +41,8 @@ Command add_dataset_command(CLI::App& app) {
   cmd->add_option("--write-split", args->write_split,
                   "Folder to write the split into as manifests (train.csv, val.csv) for other tools");
   cmd->add_flag("--strict", args->strict, "Fail on the first bad file instead of skipping it");
+  cmd->add_flag("--pneumonia-kinds", args->pneumonia_kinds,
+                "Three classes: PNEUMONIA split into BACTERIAL and VIRAL by file name (_bacteria_, _virus_)");
   return [args] {
     check_split_args(args->split);
     DatasetOptions opt;
@@ -48,6 +50,7 @@ Command add_dataset_command(CLI::App& app) {
     opt.threads = args->threads;
     opt.strict = args->strict;
     opt.patient_regex = args->patient_regex;
+    opt.pneumonia_kinds = args->pneumonia_kinds;
     const Dataset data = Dataset::load(args->source, opt);
     fmt::print("{}", data.detailed_summary());
     if (data.num_classes() < 2) return 0;

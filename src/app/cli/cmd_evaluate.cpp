@@ -1,4 +1,6 @@
 // `xraykit evaluate model.xrk DATA`: metrics with patient-level intervals on labelled data.
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "commands.hpp"
@@ -43,6 +45,9 @@ Command add_evaluate_command(CLI::App& app) {
     o.image_size = model.image_size();
     o.channels = model.channels();
     o.classes = model.classes();
+    // A three-class pneumonia model reads NORMAL/PNEUMONIA folders by the kinds in the file names.
+    const auto& c = model.classes();
+    o.pneumonia_kinds = std::find(c.begin(), c.end(), "BACTERIAL") != c.end() && std::find(c.begin(), c.end(), "VIRAL") != c.end();
     const Dataset data = Dataset::load(a->data, o);
     fmt::print("{}\n", data.summary());
     for (const auto& s : data.skipped()) fmt::print("skipped {}: {}\n", s.path, s.reason);

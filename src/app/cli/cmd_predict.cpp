@@ -30,17 +30,28 @@ Command add_predict_command(CLI::App& app) {
   };
   auto a = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("predict", "Classify images with a trained model");
-  cmd->footer("Examples:\n  xraykit predict pneumonia.xrk scan1.jpeg scan2.png\n"
+  cmd->footer("Examples:\n  xraykit predict scan1.jpeg                         # the shipped pneumonia model\n"
+              "  xraykit predict pneumonia.xrk scan1.jpeg scan2.png\n"
               "  xraykit predict pneumonia.xrk incoming/ --csv results.csv\n"
               "Images unlike the X-rays the model was trained on (photos, other body parts, blank films) are\n"
               "labelled UNCERTAIN with their out-of-distribution score instead of a class.\n"
               "Exit status: 0 if every image was classified, 1 if any could not be read.");
-  cmd->add_option("MODEL", a->model, "Model file")->required();
-  cmd->add_option("INPUTS", a->inputs, "Image files or folders (searched recursively)")->required();
+  cmd->add_option("INPUTS", a->inputs,
+                  "A model file (.xrk; default: the pneumonia model shipped with xraykit), then image files or folders "
+                  "(searched recursively)")
+      ->required();
   cmd->add_option("--csv", a->csv, "Also write the results as CSV");
   cmd->add_option("--threshold", a->threshold, "Decision threshold on P(positive class) (default: the model's)");
   cmd->add_flag("--tta", a->tta, "Test-time augmentation (5 passes)");
   return [a] {
+    // The first input names the model when it is a model file; otherwise the shipped one.
+    if (a->inputs.front().size() > 4 && a->inputs.front().substr(a->inputs.front().size() - 4) == ".xrk") {
+      a->model = a->inputs.front();
+      a->inputs.erase(a->inputs.begin());
+    } else {
+      a->model = shipped_model_path();
+    }
+    if (a->inputs.empty()) throw InvalidArgument("no image given to classify (after the model file)");
     ResNetClassifier model = ResNetClassifier::load(a->model);
     if (a->threshold >= 0) model.set_threshold(a->threshold);
     std::vector<std::string> files;

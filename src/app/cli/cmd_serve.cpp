@@ -24,11 +24,12 @@ Command add_serve_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("serve", "Serve a model as a password-protected web page and JSON API");
   cmd->footer(
       "Examples:\n"
+      "  XRAYKIT_PASSWORD=... xraykit serve                  # the shipped pneumonia model\n"
       "  XRAYKIT_PASSWORD=... xraykit serve pneumonia.xrk\n"
       "  xraykit serve pneumonia.xrk --password-file /etc/xraykit/password --host 0.0.0.0 --port 8443\n"
       "The password is never taken on the command line (it would show in the process list).\n"
       "API: curl -H \"Authorization: Bearer $XRAYKIT_PASSWORD\" -F files=@scan.jpeg http://127.0.0.1:8080/api/predict");
-  cmd->add_option("MODEL", a->model, "Model file")->required();
+  cmd->add_option("MODEL", a->model, "Model file (default: the pneumonia model shipped with xraykit)");
   cmd->add_option("--host", a->host, "Address to bind (loopback unless you mean otherwise)")->capture_default_str();
   cmd->add_option("--port", a->port, "Port (0 = any free port)")->check(CLI::Range(0, 65535))->capture_default_str();
   cmd->add_option("--password-file", a->password_file, "File whose first line is the password (else $XRAYKIT_PASSWORD)");
@@ -60,6 +61,7 @@ Command add_serve_command(CLI::App& app) {
     } else {
       throw InvalidArgument("no password: use --password-file FILE or set XRAYKIT_PASSWORD");
     }
+    if (a->model.empty()) a->model = shipped_model_path();
     const ResNetClassifier model = ResNetClassifier::load(a->model);
     o.host = a->host;
     o.port = a->port;

@@ -39,7 +39,7 @@ struct TrainArgs {
       threshold_rule;
   int size = 224;
   SplitArgs split;
-  bool search = false, rgb = false;
+  bool search = false, rgb = false, pneumonia_kinds = false;
   TrainOptions train;  // numeric and boolean options bind here directly, with the library's defaults
   bool auto_arch() const { return arch == "auto"; }
   bool auto_epochs() const { return epochs == "auto"; }
@@ -88,6 +88,8 @@ void add_options(CLI::App* cmd, TrainArgs& a) {
   cmd->add_flag("--bf16,!--no-bf16", a.train.bf16, "bfloat16 autocast (default where the CPU has AVX512-BF16: about 2x faster there)")
       ->capture_default_str();
   cmd->add_flag("--rgb", a.rgb, "Three input channels instead of grey");
+  cmd->add_flag("--pneumonia-kinds", a.pneumonia_kinds,
+                "Three classes: PNEUMONIA split into BACTERIAL and VIRAL by file name (_bacteria_, _virus_)");
 }
 
 // Everything that can be refused is refused before the data is loaded; returns the epochs
@@ -114,6 +116,7 @@ Dataset load_data(const TrainArgs& a) {
   DatasetOptions o;
   o.image_size = a.size;
   o.channels = a.rgb ? 3 : 1;
+  o.pneumonia_kinds = a.pneumonia_kinds;
   Dataset data = Dataset::load(a.data, o);
   fmt::print("{}\n", data.summary());
   for (const auto& w : data.warnings()) fmt::print("warning: {}\n", w);

@@ -27,11 +27,17 @@ function card(result) {
     label.textContent = "Not a chest X-ray like the model knows";
     p.textContent = "This image is unlike the X-rays the model was trained on (score " + result.ood_score.toFixed(2) +
         ", limit 1): no answer. The model would have said " + result.label + ".";
-  } else {
+  } else if (result.positive_class) {
     label.className = "label " + (result.label === result.positive_class ? "positive" : "negative");
     label.textContent = result.label;
     p.textContent = "P(" + result.positive_class + ") = " + result.positive_probability.toFixed(3) +
         " (threshold " + result.threshold.toFixed(3) + ")";
+  } else {
+    // More than two classes: every class's probability, the most likely first.
+    label.className = "label " + (result.label === "NORMAL" ? "negative" : "positive");
+    label.textContent = result.label;
+    p.textContent = Object.entries(result.probabilities).sort((a, b) => b[1] - a[1])
+        .map(([name, prob]) => "P(" + name + ") = " + prob.toFixed(3)).join(", ");
   }
   div.appendChild(label);
   div.appendChild(p);
