@@ -37,7 +37,11 @@ C
 cc -std=c99 "$root/consumer.c" -I"$root/usr/include" -L"$libdir" -lxraykit_c -o "$root/consumer"
 "$root/consumer"
 PYTHONPATH="$root/usr/lib/python3/dist-packages" /usr/bin/python3 -c "import xraykit; print('python:', xraykit.__version__, xraykit.__file__)"
-for f in include/xraykit/classifier.hpp include/xraykit.h share/doc/xraykit/README.md; do
+# The shipped model is found from the unpacked library's own place (../../share/xraykit/models).
+shipped="$(PYTHONPATH="$root/usr/lib/python3/dist-packages" /usr/bin/python3 -c "import xraykit; print(xraykit.shipped_model_path())")"
+case "$shipped" in "$root"/*) ;; *) echo "the shipped model was not found inside the package: $shipped" >&2; exit 1 ;; esac
+"$root/usr/bin/xraykit" info "$shipped" | grep -q "Kermany" || { echo "$shipped: not the shipped model" >&2; exit 1; }
+for f in include/xraykit/classifier.hpp include/xraykit.h share/doc/xraykit/README.md share/xraykit/models/pneumonia.xrk; do
   [ -e "$root/usr/$f" ] || { echo "missing from the package: /usr/$f" >&2; exit 1; }
 done
 ls "$libdir"/cmake/xraykit/xraykitConfig.cmake "$libdir"/pkgconfig/xraykit.pc > /dev/null

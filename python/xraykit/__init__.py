@@ -8,6 +8,7 @@
     print(result["validation"].to_text())
     model.save("pneumonia.xrk")
     model.predict("scan.jpeg")                       # {'label': 1, 'class_name': 'PNEUMONIA', ...}
+    xraykit.ResNetClassifier.load().predict("scan.jpeg")   # the pneumonia model shipped with xraykit
 
 Every figure names the split it was measured on; intervals resample patients.
 """
@@ -26,6 +27,7 @@ from ._xraykit import (  # noqa: F401
     __version__,
     patient_from_filename,
     set_num_threads,
+    shipped_model_path,
 )
 from .torchvision_interop import from_torchvision, to_torchvision, to_torchvision_state_dict  # noqa: F401
 

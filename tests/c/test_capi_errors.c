@@ -99,6 +99,13 @@ int main(void) {
   EXPECT(xrk_classifier_save(model, "/nonexistent-dir/m.xrk") == XRK_ERR_IO);
   EXPECT(xrk_classifier_fit(model, NULL, NULL, NULL, NULL) == XRK_ERR_INVALID_HANDLE);
 
+  /* The shipped model loads by name; a missing one names where it looked. */
+  xrk_classifier *shipped = NULL;
+  EXPECT(xrk_classifier_load_shipped(NULL, &shipped) == XRK_OK && shipped != NULL);
+  xrk_classifier_free(shipped);
+  EXPECT(xrk_classifier_load_shipped("nosuchmodel", &shipped) == XRK_ERR_IO && mentions("XRAYKIT_MODELS") && shipped == NULL);
+  EXPECT(xrk_classifier_load_shipped("../etc", &shipped) == XRK_ERR_INVALID_ARGUMENT);
+
   int32_t input = 0;
   EXPECT(xrk_classifier_input_size(model, &input) == XRK_OK && input == 64);
   EXPECT(xrk_classifier_explain_file(model, "/nonexistent.png", -1, NULL, NULL, 0, NULL, 0, NULL) == XRK_ERR_IO);

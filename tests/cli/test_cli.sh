@@ -74,6 +74,22 @@ rc=$?
   ok "predict reports an unreadable file, classifies the rest, exits 1" || { bad "predict with a bad file (exit $rc)"; cat "$work/pred2.err"; }
 "$xk" predict "$work/m.xrk" "$work/incoming/a.jpeg" --threshold 0 | grep -q "PNEUMONIA" && ok "predict --threshold" || bad "predict --threshold"
 
+# Without a model file, the shipped pneumonia model answers; a flat grey picture is not a
+# chest X-ray, and says so instead of getting a class.
+/usr/bin/python3 - "$work/flat.png" <<'PY'
+import struct, sys, zlib
+w = h = 64
+chunk = lambda t, d: struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
+raw = b"".join(b"\0" + bytes([128]) * w for _ in range(h))
+open(sys.argv[1], "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0)) +
+                              chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+PY
+"$xk" predict "$work/incoming/b.jpeg" "$work/flat.png" --csv "$work/p3.csv" > "$work/pred3" 2> "$work/pred3.err" &&
+  grep -Eq "b.jpeg	(NORMAL|PNEUMONIA)	P\(PNEUMONIA\)" "$work/pred3" && grep -q "flat.png	UNCERTAIN	.*not like the training X-rays" "$work/pred3" &&
+  grep -q "1 image(s) unlike the X-rays" "$work/pred3.err" && grep -q "flat.png,UNCERTAIN,.*,[0-9.]*,$" "$work/p3.csv" &&
+  ok "predict without a model uses the shipped one and answers UNCERTAIN for a non-X-ray" ||
+  { bad "predict with the shipped model"; cat "$work/pred3" "$work/pred3.err"; }
+
 mkdir -p "$work/empty/NORMAL" "$work/empty/PNEUMONIA" "$work/one/NORMAL"
 cp "$work/incoming/a.jpeg" "$work/one/NORMAL/IM-0001-0001.jpeg"
 cp "$work/incoming/a.jpeg" "$work/one/NORMAL/IM-0002-0001.jpeg"

@@ -44,8 +44,12 @@ Command add_predict_command(CLI::App& app) {
   cmd->add_option("--threshold", a->threshold, "Decision threshold on P(positive class) (default: the model's)");
   cmd->add_flag("--tta", a->tta, "Test-time augmentation (5 passes)");
   return [a] {
-    // The first input names the model when it is a model file; otherwise the shipped one.
-    if (a->inputs.front().size() > 4 && a->inputs.front().substr(a->inputs.front().size() - 4) == ".xrk") {
+    // The first input names the model when it is a model file (a checkpoint gets load's
+    // message saying what it is); otherwise the shipped model answers.
+    auto ends_with = [](const std::string& s, const std::string& end) {
+      return s.size() >= end.size() && s.compare(s.size() - end.size(), end.size(), end) == 0;
+    };
+    if (ends_with(a->inputs.front(), ".xrk") || ends_with(a->inputs.front(), ".ckpt")) {
       a->model = a->inputs.front();
       a->inputs.erase(a->inputs.begin());
     } else {
