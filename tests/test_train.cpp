@@ -67,6 +67,33 @@ TEST_CASE("fit learns the blob task and records its results") {
   CHECK(m.describe().find("epochs run") != std::string::npos);
 }
 
+TEST_CASE("fit calibrates: the temperature lowers the validation loss, and is saved") {
+  const Dataset train = blob_dataset(160, 1), val = blob_dataset(64, 2);
+  ResNetClassifier m("resnet18", {"plain", "blob"}, tiny());
+  m.fit(train, val, quick(3));
+  const double t = m.temperature();
+  CHECK(t >= 0.05);
+  CHECK(t <= 20);
+  auto nll = [&](const ResNetClassifier& model) {
+    double sum = 0;
+    const auto probs = model.predict_proba(val);
+    for (std::size_t i = 0; i < val.size(); ++i) sum -= std::log(std::max(probs[i][val.label(i)], 1e-12f));
+    return sum / val.size();
+  };
+  const double calibrated = nll(m);
+  TempDir dir;
+  m.save((dir / "m.xrk").string());
+  CHECK(ResNetClassifier::load((dir / "m.xrk").string()).temperature() == doctest::Approx(t));
+  CHECK(m.describe().find("calibration   temperature") != std::string::npos);
+  for (double other : {t * 0.7, t * 1.4, 1.0}) {
+    m.set_temperature(other);
+    CHECK(nll(m) >= calibrated - 1e-6);
+  }
+  CHECK(m.calibrate(val) == doctest::Approx(t).epsilon(1e-3));  // the same fit from the public call
+  CHECK_THROWS_AS(m.set_temperature(0), InvalidArgument);
+  CHECK_THROWS_AS(m.set_temperature(std::nan("")), InvalidArgument);
+}
+
 TEST_CASE("the same seed gives the same weights whatever the number of augmentation workers") {
   const Dataset train = blob_dataset(64, 3), val = blob_dataset(32, 4);
   TrainOptions o = quick(2);

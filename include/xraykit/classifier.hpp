@@ -219,6 +219,16 @@ class XRAYKIT_API ResNetClassifier {
   /// Binary models: P(classes()[1]) >= threshold is called classes()[1].
   double threshold() const;
   void set_threshold(double threshold);
+  /// Temperature scaling (Guo et al. 2017): probabilities are softmax(logits / T). fit() sets
+  /// T on the validation split (the T that minimises its negative log-likelihood), so that
+  /// P = 0.9 means right about 9 times in 10 there; 1 for models from before. Binary labels
+  /// at threshold 0.5 do not depend on T. InvalidArgument outside [0.01, 100].
+  double temperature() const;
+  void set_temperature(double t);
+  /// Sets the temperature from labelled images the network did not learn from (fit() does
+  /// this with its validation split; a site can recalibrate on its own labelled images) and
+  /// returns it. InvalidArgument for a dataset of other classes or input size.
+  double calibrate(const Dataset& held_out);
   /// Training provenance as JSON ("{}" before training): ModelCard's stored form.
   const std::string& provenance() const;
   /// InvalidArgument unless `json` reads as a ModelCard's provenance.

@@ -44,6 +44,7 @@ struct XRAYKIT_API ModelCard {
   Geometry geometry = Geometry::Squash;
   Normalization normalization;
   double threshold = 0.5;
+  double temperature = 1;   ///< temperature scaling of the logits (see ResNetClassifier::temperature)
   bool ood_check = false;   ///< Prediction::ood_score is available (see ResNetClassifier::fit_ood)
   double ood_quantile = 0;  ///< the check's quantile of held-out X-rays inside its limit
 

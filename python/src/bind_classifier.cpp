@@ -215,6 +215,15 @@ void add_model_methods(Classifier& cls) {
       .def_property_readonly("image_size", &ResNetClassifier::image_size)
       .def_property_readonly("channels", &ResNetClassifier::channels)
       .def_property("threshold", &ResNetClassifier::threshold, &ResNetClassifier::set_threshold)
+      .def_property("temperature", &ResNetClassifier::temperature, &ResNetClassifier::set_temperature,
+                    "Temperature scaling of the logits, fitted on the validation split by fit().")
+      .def(
+          "calibrate",
+          [](ResNetClassifier& m, const Dataset& held_out) {
+            py::gil_scoped_release release;
+            return m.calibrate(held_out);
+          },
+          py::arg("held_out"), "Sets the temperature from labelled images the model did not learn from; returns it.")
       .def_property(
           "exact_inference", [](const ResNetClassifier& m) { return m.inference() == Inference::Exact; },
           [](ResNetClassifier& m, bool exact) { m.set_inference(exact ? Inference::Exact : Inference::Fast); },

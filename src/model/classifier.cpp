@@ -94,7 +94,7 @@ void ResNetClassifier::Impl::weights_changed() {
 }
 
 torch::Tensor ResNetClassifier::Impl::probabilities(const torch::Tensor& batch, torch::Tensor* pooled) const {
-  return torch::softmax(forward(batch, inference, pooled), 1).contiguous();
+  return torch::softmax(forward(batch, inference, pooled) / temperature, 1).contiguous();
 }
 
 Image ResNetClassifier::Impl::prepare(const Image& img, std::size_t index) const {
@@ -219,6 +219,14 @@ void ResNetClassifier::Impl::set_threshold(double t) {
   threshold = t;
 }
 
+double ResNetClassifier::temperature() const { return impl_->temperature; }
+
+void ResNetClassifier::set_temperature(double t) {
+  if (!(t >= 0.01 && t <= 100)) throw InvalidArgument(fmt::format("temperature must be in [0.01, 100], not {}", t));
+  const auto lock = impl_->writing();
+  impl_->temperature = t;
+}
+
 void ResNetClassifier::set_threshold(double t) {
   const auto lock = impl_->writing();
   impl_->set_threshold(t);
@@ -242,6 +250,7 @@ ModelCard ResNetClassifier::card() const {
   c.geometry = impl_->options.geometry;
   c.normalization = normalization();
   c.threshold = threshold();
+  c.temperature = impl_->temperature;
   c.ood_check = impl_->ood.fitted();
   c.ood_quantile = impl_->ood.quantile();
   return c;

@@ -28,6 +28,7 @@ struct ResNetClassifier::Impl {
   std::vector<std::string> classes;
   ClassifierOptions options;
   double threshold = 0.5;
+  double temperature = 1;  // logits are divided by it before the softmax (temperature scaling)
   std::string provenance = "{}";
   mutable ResNet net{nullptr};  // forward() is not const in LibTorch; eval-mode inference does not mutate it
   Inference inference = Inference::Fast;
@@ -58,13 +59,16 @@ struct ResNetClassifier::Impl {
   void set_threshold(double t);
   /// Drops the fast copy: call after any change of the weights.
   void weights_changed();
-  /// Softmax probabilities of an NCHW float batch, in eval mode without gradients.
+  /// Softmax probabilities (of the logits over `temperature`) of an NCHW float batch, in eval
+  /// mode without gradients.
   torch::Tensor probabilities(const torch::Tensor& batch, torch::Tensor* pooled = nullptr) const;
   /// Any image (1 or 3 channels, any size) as this model's square uint8 input.
   Image prepare(const Image& image, std::size_t index) const;
   /// Prepared squares to a normalised NCHW batch.
   torch::Tensor to_batch(const std::vector<Image>& squares) const;
   Prediction make_prediction(const float* probs, float ood_score) const;
+  /// Logits (N x K, float32) for every sample of a dataset, in batches (no lock taken).
+  torch::Tensor dataset_logits(const Dataset& data, int batch_size) const;
   /// Probabilities for every sample of a dataset, in batches (no lock taken).
   std::vector<std::vector<float>> dataset_probabilities(const Dataset& data, int batch_size) const;
   /// InvalidArgument unless the dataset's images are this model's input size and channels.

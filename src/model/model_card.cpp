@@ -179,6 +179,8 @@ std::string ModelCard::to_text() const {
                      geometry == Geometry::Squash ? "squashed" : "padded");
   out += fmt::format("normalisation mean {}, std {}\n", fmt::join(normalization.mean, "/"), fmt::join(normalization.stddev, "/"));
   if (classes.size() == 2) out += fmt::format("threshold     {:.4f} on P({})\n", threshold, classes[1]);
+  out += fmt::format("calibration   temperature {:.3f}{}\n", temperature,
+                     temperature == 1 ? "" : " (fitted on the validation split)");
   if (validation) {
     out += fmt::format("validation    {} split, {} images, {} patients\n", validation->split, validation->images, validation->patients);
     for (const auto& [name, e] : validation->figures) out += fmt::format("  {:<18} {}\n", name, estimate_text(e));

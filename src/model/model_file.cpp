@@ -21,6 +21,7 @@ json meta_json(const ResNetClassifier::Impl& m) {
           {"geometry", m.options.geometry == Geometry::Squash ? "squash" : "pad"},
           {"normalization", {{"mean", m.options.normalization.mean}, {"std", m.options.normalization.stddev}}},
           {"threshold", m.threshold},
+          {"temperature", m.temperature},
           {"provenance", json::parse(m.provenance)},
           {"library_version", XRAYKIT_VERSION_STRING}};
 }
@@ -50,6 +51,9 @@ ResNetClassifier ResNetClassifier::load(const std::string& path) {
     auto impl = std::make_unique<Impl>(j.at("arch").get<std::string>(), j.at("classes").get<std::vector<std::string>>(), o,
                                          /*initialise=*/false);
     impl->set_threshold(j.at("threshold").get<double>());
+    impl->temperature = j.value("temperature", 1.0);  // files from before temperature scaling
+    if (!(impl->temperature >= 0.01 && impl->temperature <= 100))
+      throw ModelError(fmt::format("{}: temperature {} outside [0.01, 100]", path, impl->temperature));
     impl->provenance = j.at("provenance").dump();
     impl->load_weights_bytes(s["weights"], path);
     if (s.count("ood"))  // absent in files from before the check

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "model/classifier_impl.hpp"
+#include "model/calibration.hpp"
 #include "xraykit/augment.hpp"
 #include "xraykit/error.hpp"
 
@@ -105,18 +106,26 @@ void ResNetClassifier::Impl::check_input(const Dataset& data) const {
                                       data.image_size(), data.channels(), options.image_size, options.image_size, options.channels));
 }
 
-std::vector<std::vector<float>> ResNetClassifier::Impl::dataset_probabilities(const Dataset& data, int batch_size) const {
+torch::Tensor ResNetClassifier::Impl::dataset_logits(const Dataset& data, int batch_size) const {
   check_input(data);
-  std::vector<std::vector<float>> out;
-  const std::size_t k = classes.size();
+  const auto k = static_cast<std::int64_t>(classes.size());
+  if (data.empty()) return torch::empty({0, k});
+  std::vector<torch::Tensor> parts;
   for (std::size_t begin = 0; begin < data.size(); begin += static_cast<std::size_t>(std::max(1, batch_size))) {
     std::vector<std::size_t> pos;
     for (std::size_t i = begin; i < std::min(data.size(), begin + static_cast<std::size_t>(std::max(1, batch_size))); ++i) pos.push_back(i);
     Batch b = data.batch(pos, options.normalization);
-    const torch::Tensor p = probabilities(as_tensor(b));
-    const float* f = p.data_ptr<float>();
-    for (int i = 0; i < b.n; ++i) out.emplace_back(f + i * k, f + (i + 1) * k);
+    parts.push_back(forward(as_tensor(b), inference).clone());
   }
+  return torch::cat(parts);
+}
+
+std::vector<std::vector<float>> ResNetClassifier::Impl::dataset_probabilities(const Dataset& data, int batch_size) const {
+  const torch::Tensor p = torch::softmax(dataset_logits(data, batch_size) / temperature, 1).contiguous();
+  const std::size_t k = classes.size();
+  const float* f = p.data_ptr<float>();
+  std::vector<std::vector<float>> out;
+  for (std::int64_t i = 0; i < p.size(0); ++i) out.emplace_back(f + i * k, f + (i + 1) * k);
   return out;
 }
 
@@ -154,6 +163,15 @@ std::vector<float> ResNetClassifier::ood_scores(const Dataset& data) const {
   const auto lock = impl_->reading();
   if (data.empty()) return {};
   return impl_->ood.scores(impl_->dataset_features(data, 64));
+}
+
+double ResNetClassifier::calibrate(const Dataset& held_out) {
+  if (held_out.classes() != classes()) throw InvalidArgument("calibrate: the dataset's classes differ from the model's");
+  const auto lock = impl_->writing();
+  std::vector<std::int64_t> labels;
+  for (std::size_t i = 0; i < held_out.size(); ++i) labels.push_back(held_out.label(i));
+  impl_->temperature = fit_temperature(impl_->dataset_logits(held_out, 64), labels);
+  return impl_->temperature;
 }
 
 bool ResNetClassifier::has_ood_check() const { return impl_->ood.fitted(); }

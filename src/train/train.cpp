@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "model/classifier_impl.hpp"
+#include "model/calibration.hpp"
 #include "train/checkpoint.hpp"
 #include "train/batch_loader.hpp"
 #include "util/choice.hpp"
@@ -144,6 +145,7 @@ class Run {
     steps_ = o.max_steps_per_epoch > 0 ? std::min(full_steps, o.max_steps_per_epoch) : full_steps;
     loss_options_.label_smoothing(o.label_smoothing);
     if (o.balance == Balance::Weights) loss_options_.weight(torch::tensor(train.class_weights()));
+    impl_.temperature = 1;  // the epochs' validation figures are the network's own; finish() calibrates
   }
 
   FitResult run() {
@@ -326,8 +328,15 @@ class Run {
 
     result_.best_val_auc = result_.history[result_.best_epoch - 1 - (result_.history.front().epoch - 1)].val_auc;
     result_.kept_epoch = o_.keep == Keep::Best ? result_.best_epoch : result_.history.back().epoch;
-    // One pass over the validation split serves both the threshold and the final evaluation.
-    const auto probs = impl_.dataset_probabilities(val_, kValidationBatch);
+    // One pass over the validation split serves the temperature, the threshold and the final
+    // evaluation.
+    const torch::Tensor logits = impl_.dataset_logits(val_, kValidationBatch);
+    std::vector<std::int64_t> labels;
+    for (std::size_t i = 0; i < val_.size(); ++i) labels.push_back(val_.label(i));
+    impl_.temperature = fit_temperature(logits, labels);
+    const torch::Tensor p = torch::softmax(logits / impl_.temperature, 1).contiguous();
+    std::vector<std::vector<float>> probs;
+    for (std::int64_t i = 0; i < p.size(0); ++i) probs.emplace_back(p[i].data_ptr<float>(), p[i].data_ptr<float>() + p.size(1));
     if (model_.classes().size() == 2) {
       std::vector<double> scores;
       std::vector<int> positive;
