@@ -74,7 +74,7 @@ TEST_CASE("shipped model: full-size radiographs get the predictions of their 224
   CHECK(agree >= 79);
 }
 
-TEST_CASE("shipped model: photos, blank films and noise are out of distribution; validation X-rays are not") {
+TEST_CASE("shipped model: photos, blank films and noise are out of distribution, validation X-rays are not") {
   std::vector<std::string> photos;
   for (const auto& e : fs::directory_iterator(photos_dir()))
     if (e.path().filename() != "truncated.jpg") photos.push_back(e.path().string());  // that one is unreadable on purpose
