@@ -94,7 +94,18 @@ void ResNetClassifier::Impl::weights_changed() {
 }
 
 torch::Tensor ResNetClassifier::Impl::probabilities(const torch::Tensor& batch, torch::Tensor* pooled) const {
-  return torch::softmax(forward(batch, inference, pooled) / temperature, 1).contiguous();
+  return to_probabilities(forward(batch, inference, pooled));
+}
+
+torch::Tensor ResNetClassifier::Impl::to_probabilities(const torch::Tensor& logits) const {
+  return torch::softmax(logits / temperature, 1).contiguous();
+}
+
+std::vector<std::vector<float>> rows_of(const torch::Tensor& t) {
+  const torch::Tensor c = t.to(torch::kFloat32).contiguous();
+  std::vector<std::vector<float>> out;
+  for (std::int64_t i = 0; i < c.size(0); ++i) out.emplace_back(c[i].data_ptr<float>(), c[i].data_ptr<float>() + c.size(1));
+  return out;
 }
 
 Image ResNetClassifier::Impl::prepare(const Image& img, std::size_t index) const {

@@ -62,6 +62,8 @@ struct ResNetClassifier::Impl {
   /// Softmax probabilities (of the logits over `temperature`) of an NCHW float batch, in eval
   /// mode without gradients.
   torch::Tensor probabilities(const torch::Tensor& batch, torch::Tensor* pooled = nullptr) const;
+  /// softmax(logits / temperature): the one place logits become probabilities.
+  torch::Tensor to_probabilities(const torch::Tensor& logits) const;
   /// Any image (1 or 3 channels, any size) as this model's square uint8 input.
   Image prepare(const Image& image, std::size_t index) const;
   /// Prepared squares to a normalised NCHW batch.
@@ -86,6 +88,9 @@ struct ResNetClassifier::Impl {
   std::vector<std::uint8_t> weights_bytes(Precision precision = Precision::Float32) const;
   void load_weights_bytes(const std::vector<std::uint8_t>& bytes, const std::string& origin);
 };
+
+/// The rows of an N x K float tensor as vectors.
+std::vector<std::vector<float>> rows_of(const torch::Tensor& t);
 
 /// Tensor view of a Batch's floats (no copy; valid while the batch lives).
 torch::Tensor as_tensor(Batch& batch);

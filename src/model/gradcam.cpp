@@ -37,9 +37,8 @@ Explanation ResNetClassifier::explain(const Image& image, int class_index, const
   torch::AutoGradMode grad(true);
   const torch::Tensor acts = impl_->net->activations_through(x, stage).detach().requires_grad_(true);
   const torch::Tensor logits = impl_->net->logits_from_stage(acts, stage).to(torch::kFloat32);
-  const torch::Tensor probs = torch::softmax(logits, 1).detach().contiguous();
   ex.prediction = impl_->predict_squares({square}, false)[0];  // as predict() answers, with its check
-  ex.class_index = class_index < 0 ? static_cast<int>(probs.argmax(1).item<std::int64_t>()) : class_index;
+  ex.class_index = class_index < 0 ? static_cast<int>(logits.argmax(1).item<std::int64_t>()) : class_index;
   const torch::Tensor g = torch::autograd::grad({logits[0][ex.class_index]}, {acts})[0];
 
   const torch::Tensor weights = g.mean({2, 3}, /*keepdim=*/true);

@@ -121,12 +121,7 @@ torch::Tensor ResNetClassifier::Impl::dataset_logits(const Dataset& data, int ba
 }
 
 std::vector<std::vector<float>> ResNetClassifier::Impl::dataset_probabilities(const Dataset& data, int batch_size) const {
-  const torch::Tensor p = torch::softmax(dataset_logits(data, batch_size) / temperature, 1).contiguous();
-  const std::size_t k = classes.size();
-  const float* f = p.data_ptr<float>();
-  std::vector<std::vector<float>> out;
-  for (std::int64_t i = 0; i < p.size(0); ++i) out.emplace_back(f + i * k, f + (i + 1) * k);
-  return out;
+  return rows_of(to_probabilities(dataset_logits(data, batch_size)));
 }
 
 torch::Tensor ResNetClassifier::Impl::dataset_features(const Dataset& data, int batch_size) const {

@@ -334,9 +334,7 @@ class Run {
     std::vector<std::int64_t> labels;
     for (std::size_t i = 0; i < val_.size(); ++i) labels.push_back(val_.label(i));
     impl_.temperature = fit_temperature(logits, labels);
-    const torch::Tensor p = torch::softmax(logits / impl_.temperature, 1).contiguous();
-    std::vector<std::vector<float>> probs;
-    for (std::int64_t i = 0; i < p.size(0); ++i) probs.emplace_back(p[i].data_ptr<float>(), p[i].data_ptr<float>() + p.size(1));
+    const auto probs = rows_of(impl_.to_probabilities(logits));
     if (model_.classes().size() == 2) {
       std::vector<double> scores;
       std::vector<int> positive;
