@@ -319,7 +319,7 @@ xrk_status xrk_evaluation_save_html(const xrk_evaluation* eval, const char* path
   return guard([&] {
     check(eval, "evaluation");
     need(path, "path");
-    xraykit::save_text(path, xraykit::html_report(eval->eval, eval->history));
+    xraykit::save_html_report(path, eval->eval, eval->history);
   });
 }
 

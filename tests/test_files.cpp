@@ -8,7 +8,7 @@
 
 #include "support.hpp"
 #include "xraykit/error.hpp"
-#include "xraykit/io.hpp"
+#include "xraykit/classifier.hpp"
 
 using namespace xraykit;
 using namespace testsupport;
@@ -20,14 +20,48 @@ std::string slurp(const fs::path& p) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
+// A small predictions table: its CSV is the text these tests save.
+std::vector<FilePrediction> results(const std::string& first_path) {
+  FilePrediction ok;
+  ok.path = first_path;
+  ok.ok = true;
+  ok.prediction.label = 1;
+  ok.prediction.class_name = "PNEUMONIA";
+  ok.prediction.probabilities = {0.25f, 0.75f};
+  ok.prediction.ood_score = 0.5f;
+  FilePrediction odd = ok;
+  odd.path = "photo.png";
+  odd.prediction.ood_score = 3.0f;
+  FilePrediction bad;
+  bad.path = "broken.jpeg";
+  bad.error = "broken.jpeg: not an image";
+  return {ok, odd, bad};
+}
+
+void save(const fs::path& path, const std::string& first_path) {
+  save_predictions_csv(path.string(), {"NORMAL", "PNEUMONIA"}, results(first_path));
+}
+
 }  // namespace
 
-TEST_CASE("save_text replaces a file whole and leaves no temporary behind") {
+TEST_CASE("the predictions CSV has one row per file: class, uncertain or the error") {
+  TempDir dir;
+  const fs::path out = dir / "p.csv";
+  save(out, "a,\"b\".jpeg");
+  CHECK(slurp(out) ==
+        "path,label,p_NORMAL,p_PNEUMONIA,ood_score,error\n"
+        "\"a,\"\"b\"\".jpeg\",PNEUMONIA,0.250000,0.750000,0.5000,\n"
+        "photo.png,UNCERTAIN,0.250000,0.750000,3.0000,\n"
+        "broken.jpeg,,,,,broken.jpeg: not an image\n");
+}
+
+TEST_CASE("a save replaces a file whole and leaves no temporary behind") {
   TempDir dir;
   const fs::path out = dir / "results.csv";
-  save_text(out.string(), "first\n");
-  save_text(out.string(), "second\n");
-  CHECK(slurp(out) == "second\n");
+  save(out, "first.jpeg");
+  save(out, "second.jpeg");
+  CHECK(slurp(out).find("second.jpeg") != std::string::npos);
+  CHECK(slurp(out).find("first.jpeg") == std::string::npos);
   int entries = 0;
   for (const auto& e : fs::directory_iterator(dir.path())) entries += e.is_regular_file() || e.is_symlink();
   CHECK(entries == 1);
@@ -36,15 +70,15 @@ TEST_CASE("save_text replaces a file whole and leaves no temporary behind") {
 TEST_CASE("a symlink planted where the old temporary name was is not followed") {
   TempDir dir;
   const fs::path victim = dir / "victim.txt";
-  save_text(victim.string(), "precious\n");
+  { std::ofstream(victim) << "precious\n"; }
   const fs::path out = dir / "results.csv";
   // The name earlier versions wrote to first: NAME.tmp.PID.
   fs::create_symlink(victim, dir / ("results.csv.tmp." + std::to_string(::getpid())));
-  save_text(out.string(), "new\n");
+  save(out, "new.jpeg");
   CHECK(slurp(victim) == "precious\n");
-  CHECK(slurp(out) == "new\n");
+  CHECK(slurp(out).find("new.jpeg") != std::string::npos);
 }
 
 TEST_CASE("an unwritable place is an IoError naming the path") {
-  CHECK_THROWS_WITH_AS(save_text("/nonexistent-dir/x.csv", "x"), doctest::Contains("/nonexistent-dir/x.csv"), IoError);
+  CHECK_THROWS_WITH_AS(save("/nonexistent-dir/x.csv", "a.jpeg"), doctest::Contains("/nonexistent-dir/x.csv"), IoError);
 }

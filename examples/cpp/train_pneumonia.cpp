@@ -1,7 +1,6 @@
 // Train a pediatric pneumonia detector and read honest metrics: the whole xraykit flow.
 // usage: train_pneumonia DATA_DIR [OUT_DIR] [EPOCHS] [SIZE]
 #include <cstdio>
-#include <fstream>
 #include <string>
 
 #include <xraykit/xraykit.hpp>
@@ -37,7 +36,7 @@ int main(int argc, char** argv) {
 
     std::printf("\n%s", result.validation.to_text().c_str());
     model.save(out + "/pneumonia.xrk");
-    std::ofstream(out + "/report.html") << xraykit::html_report(result.validation, result.history);
+    xraykit::save_html_report(out + "/report.html", result.validation, result.history);
     const auto p = model.predict(split.val.image(0));
     std::printf("\n%s -> %s (P = %.3f)\n", split.val.path(0).c_str(), p.class_name.c_str(), p.probabilities[1]);
   } catch (const xraykit::Error& e) {

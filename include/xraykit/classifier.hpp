@@ -79,6 +79,21 @@ struct FilePrediction {
   std::exception_ptr failure;  ///< the exception behind `error`, for rethrowing it as it was
 };
 
+/// The label shown instead of a class for an image the out-of-distribution check refuses.
+inline constexpr const char* kUncertainLabel = "UNCERTAIN";
+
+/// The label to show for a prediction: its class, or kUncertainLabel when out of distribution
+/// (its probabilities then mean nothing).
+inline std::string shown_label(const Prediction& p) {
+  return p.out_of_distribution() ? std::string(kUncertainLabel) : p.class_name;
+}
+
+/// Writes predict_files() results as CSV, atomically: `path,label,p_<class>...,ood_score,error`,
+/// one row per file (label per shown_label(); a failed file has only its path and error).
+/// IoError naming the path.
+XRAYKIT_API void save_predictions_csv(const std::string& path, const std::vector<std::string>& classes,
+                                      const std::vector<FilePrediction>& results);
+
 /// Why the model decided: a Grad-CAM map (Selvaraju et al. 2017) of one class.
 struct Explanation {
   int class_index = 0;            ///< the class explained

@@ -88,6 +88,8 @@ class XRAYKIT_API Dataset {
   /// row and absolute paths (so a split can be handed to another tool, e.g. a peer script).
   /// InvalidArgument for images built in memory, which have no file.
   std::string to_csv() const;
+  /// to_csv() written atomically to `path`. IoError naming the path.
+  void save_csv(const std::string& path) const;
 
   /// Builds a dataset from images already in memory (resized here if needed).
   /// patients may be empty (each image is then its own patient).

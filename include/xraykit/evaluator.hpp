@@ -70,6 +70,8 @@ struct XRAYKIT_API Evaluation {
   const Estimate& figure(const std::string& name) const;
   /// Machine-readable results (stable keys).
   std::string to_json() const;
+  /// to_json() written atomically to `path`. IoError naming the path.
+  void save_json(const std::string& path) const;
   /// Terminal table: metrics with intervals and the confusion matrix.
   std::string to_text() const;
 };
@@ -111,5 +113,9 @@ class XRAYKIT_API Evaluator {
 /// confusion matrix, ROC, PR, reliability and, if given, training curves.
 XRAYKIT_API std::string html_report(const Evaluation& eval, const std::vector<EpochRecord>& history = {},
                                     const std::string& title = "xraykit evaluation");
+/// html_report() written atomically to `path`. IoError naming the path.
+XRAYKIT_API void save_html_report(const std::string& path, const Evaluation& eval,
+                                  const std::vector<EpochRecord>& history = {},
+                                  const std::string& title = "xraykit evaluation");
 
 }  // namespace xraykit

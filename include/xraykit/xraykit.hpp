@@ -3,7 +3,6 @@
 //   Dataset -> Augmenter -> ResNetClassifier::fit -> Evaluator
 #include "xraykit/error.hpp"
 #include "xraykit/image.hpp"
-#include "xraykit/io.hpp"
 #include "xraykit/dataset.hpp"
 #include "xraykit/augment.hpp"
 #include "xraykit/metrics.hpp"

@@ -214,7 +214,14 @@ void add_model_methods(Classifier& cls) {
       .def_property_readonly("classes", &ResNetClassifier::classes)
       .def_property_readonly("image_size", &ResNetClassifier::image_size)
       .def_property_readonly("channels", &ResNetClassifier::channels)
-      .def_property("threshold", &ResNetClassifier::threshold, &ResNetClassifier::set_threshold)
+      .def_property_readonly("provenance", [](const ResNetClassifier& m) { return json_loads(m.provenance()); })
+      .def("describe", &ResNetClassifier::describe);
+}
+
+// How predictions are turned into answers: threshold, calibration, inference path, the
+// out-of-distribution check.
+void add_decision_methods(Classifier& cls) {
+  cls.def_property("threshold", &ResNetClassifier::threshold, &ResNetClassifier::set_threshold)
       .def_property("temperature", &ResNetClassifier::temperature, &ResNetClassifier::set_temperature,
                     "Temperature scaling of the logits, fitted on the validation split by fit().")
       .def(
@@ -229,8 +236,6 @@ void add_model_methods(Classifier& cls) {
           [](ResNetClassifier& m, bool exact) { m.set_inference(exact ? Inference::Exact : Inference::Fast); },
           "False (default): fast inference (folded batch-norm, oneDNN layouts, bf16 where the CPU has it). "
           "True: the exact fp32 network.")
-      .def_property_readonly("provenance", [](const ResNetClassifier& m) { return json_loads(m.provenance()); })
-      .def("describe", &ResNetClassifier::describe)
       .def_property_readonly("has_ood_check", &ResNetClassifier::has_ood_check,
                              "True when predictions carry an out-of-distribution score (models trained since the check).")
       .def(
@@ -413,6 +418,7 @@ void add_training_methods(Classifier& cls) {
 void bind_classifier(py::module_& m) {
   Classifier cls(m, "ResNetClassifier", "A torchvision-compatible ResNet that trains, predicts and saves.");
   add_model_methods(cls);
+  add_decision_methods(cls);
   add_weight_methods(cls);
   add_inference_methods(cls);
   add_training_methods(cls);

@@ -45,7 +45,7 @@ void bind_evaluation(py::module_& m) {
                 }
                 h.push_back(epoch_record_from_json(json_dumps(d)));
               }
-            save_text(path, html_report(e, h, title));
+            save_html_report(path, e, h, title);
           },
           py::arg("path"), py::arg("history") = py::none(), py::arg("title") = "xraykit evaluation")
       .def("__repr__", [](const Evaluation& e) { return "<xraykit.Evaluation on " + e.split + ">"; });

@@ -17,9 +17,9 @@
 #include <fmt/format.h>
 
 #include "data/dataset_storage.hpp"
+#include "util/file_util.hpp"
 #include "util/threads.hpp"
 #include "xraykit/error.hpp"
-#include "xraykit/io.hpp"
 
 namespace fs = std::filesystem;
 
@@ -407,5 +407,7 @@ std::string Dataset::to_csv() const {
   }
   return out;
 }
+
+void Dataset::save_csv(const std::string& path) const { write_file_atomic(path, to_csv()); }
 
 }  // namespace xraykit

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "eval/json_codec.hpp"
+#include "util/file_util.hpp"
 #include "xraykit/evaluator.hpp"
 
 namespace xraykit {
@@ -62,6 +63,8 @@ std::string Evaluation::to_json() const {
   j["reliability"] = rel;
   return j.dump(2);
 }
+
+void Evaluation::save_json(const std::string& path) const { write_file_atomic(path, to_json()); }
 
 std::string Evaluation::to_text() const {
   const bool ci = bootstrap > 0;

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "util/file_util.hpp"
 #include "util/html.hpp"
 #include "xraykit/evaluator.hpp"
 #include "xraykit/version.hpp"
@@ -155,6 +156,11 @@ the test data of a new site can differ.</p>)~";
   h += "</div>";
   h += fmt::format("<p class=ci>xraykit {}.</p></body></html>\n", XRAYKIT_VERSION_STRING);
   return h;
+}
+
+void save_html_report(const std::string& path, const Evaluation& eval, const std::vector<EpochRecord>& history,
+                      const std::string& title) {
+  write_file_atomic(path, html_report(eval, history, title));
 }
 
 }  // namespace xraykit

@@ -14,7 +14,6 @@
 #include <fmt/format.h>
 
 #include "xraykit/error.hpp"
-#include "xraykit/io.hpp"
 
 namespace xraykit {
 
@@ -84,12 +83,6 @@ void write_file_atomic(const std::string& path, const void* data, std::size_t si
   }
   sync_directory(path);
 }
-
-}  // namespace xraykit
-
-namespace xraykit {
-
-void save_text(const std::string& path, const std::string& text) { write_file_atomic(path, text); }
 
 std::string csv_field(const std::string& s) {
   if (s.find_first_of(",\"\r\n") == std::string::npos) return s;

@@ -16,4 +16,7 @@ inline void write_file_atomic(const std::string& path, const std::string& text) 
   write_file_atomic(path, text.data(), text.size());
 }
 
+/// One CSV field, double-quoted when it holds a comma, quote or line break.
+std::string csv_field(const std::string& s);
+
 }  // namespace xraykit

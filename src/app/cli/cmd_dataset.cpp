@@ -8,7 +8,6 @@
 #include "split_args.hpp"
 #include "xraykit/dataset.hpp"
 #include "xraykit/error.hpp"
-#include "xraykit/io.hpp"
 
 namespace xraykit::cli {
 
@@ -60,8 +59,8 @@ Command add_dataset_command(CLI::App& app) {
       std::error_code ec;
       std::filesystem::create_directories(args->write_split, ec);
       if (ec) throw IoError(fmt::format("{}: cannot create folder ({})", args->write_split, ec.message()));
-      save_text(args->write_split + "/train.csv", split.train.to_csv());
-      save_text(args->write_split + "/val.csv", split.val.to_csv());
+      split.train.save_csv(args->write_split + "/train.csv");
+      split.val.save_csv(args->write_split + "/val.csv");
       fmt::print("\nwrote {0}/train.csv and {0}/val.csv\n", args->write_split);
     }
     return 0;

@@ -11,7 +11,6 @@
 #include "progress.hpp"
 #include "util/rng.hpp"
 #include "xraykit/classifier.hpp"
-#include "xraykit/io.hpp"
 
 namespace fs = std::filesystem;
 
@@ -94,8 +93,8 @@ Command add_demo_command(CLI::App& app) {
     const std::string model_path = (fs::path(a->out) / "pneumonia.xrk").string();
     const std::string report = (fs::path(a->out) / "report.html").string();
     model.save(model_path);
-    save_text(report, html_report(r.validation, r.history, "xraykit demo"));
-    save_text((fs::path(a->out) / "metrics.json").string(), r.validation.to_json());
+    save_html_report(report, r.validation, r.history, "xraykit demo");
+    r.validation.save_json((fs::path(a->out) / "metrics.json").string());
     fmt::print("\n== 3. Evaluation\n{}", r.validation.to_text());
 
     fmt::print("\n== 4. Predicting a few validation images (patients never trained on)\n");

@@ -6,7 +6,6 @@
 #include "commands.hpp"
 #include "xraykit/classifier.hpp"
 #include "xraykit/error.hpp"
-#include "xraykit/io.hpp"
 #include "xraykit/shift.hpp"
 
 namespace xraykit::cli {
@@ -62,8 +61,8 @@ Command add_evaluate_command(CLI::App& app) {
       fmt::print("\nshift benchmark at threshold {:.3f} (the same images under controlled changes):\n{}",
                  model.threshold(), shift_table(shift_benchmark(model, data, standard_shifts(), e)));
     }
-    if (!a->report.empty()) save_text(a->report, html_report(ev, {}, "xraykit: " + a->model + " on " + e.split));
-    if (!a->json.empty()) save_text(a->json, ev.to_json());
+    if (!a->report.empty()) save_html_report(a->report, ev, {}, "xraykit: " + a->model + " on " + e.split);
+    if (!a->json.empty()) ev.save_json(a->json);
     if (!a->report.empty()) fmt::print("report: {}\n", a->report);
     if (!a->json.empty()) fmt::print("json:   {}\n", a->json);
     return 0;

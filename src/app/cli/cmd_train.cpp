@@ -14,7 +14,6 @@
 #include "xraykit/autoselect.hpp"
 #include "xraykit/classifier.hpp"
 #include "xraykit/error.hpp"
-#include "xraykit/io.hpp"
 #include "xraykit/model_card.hpp"
 
 namespace xraykit::cli {
@@ -213,7 +212,7 @@ int run_train(const TrainArgs& a) {
     model.set_provenance(card.provenance_json());
   }
   model.save(a.output);
-  save_text(report, html_report(r.validation, r.history, "xraykit: " + a.output));
+  save_html_report(report, r.validation, r.history, "xraykit: " + a.output);
   fmt::print("\nkept epoch {} of {} (best validation AUC: epoch {}){}\n\n{}\nmodel:  {}\nreport: {}\n", r.kept_epoch,
              r.history.size(), r.best_epoch, r.stopped_early ? " (early stop)" : "", r.validation.to_text(), a.output,
              report);
