@@ -41,7 +41,7 @@ PYTHONPATH="$root/usr/lib/python3/dist-packages" /usr/bin/python3 -c "import xra
 shipped="$(PYTHONPATH="$root/usr/lib/python3/dist-packages" /usr/bin/python3 -c "import xraykit; print(xraykit.shipped_model_path())")"
 case "$shipped" in "$root"/*) ;; *) echo "the shipped model was not found inside the package: $shipped" >&2; exit 1 ;; esac
 "$root/usr/bin/xraykit" info "$shipped" | grep -q "Kermany" || { echo "$shipped: not the shipped model" >&2; exit 1; }
-for f in include/xraykit/classifier.hpp include/xraykit.h share/doc/xraykit/README.md share/xraykit/models/pneumonia.xrk; do
+for f in include/xraykit/classifier.hpp include/xraykit.h share/doc/xraykit/README.md share/xraykit/models/pneumonia.xrk lib/systemd/system/xraykit.service; do
   [ -e "$root/usr/$f" ] || { echo "missing from the package: /usr/$f" >&2; exit 1; }
 done
 ls "$libdir"/cmake/xraykit/xraykitConfig.cmake "$libdir"/pkgconfig/xraykit.pc > /dev/null
