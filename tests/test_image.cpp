@@ -120,7 +120,7 @@ TEST_CASE("bad bytes are refused with a reason, never a crash") {
   SUBCASE("text") {
     const std::string text = "hello, this is not an image";
     CHECK_THROWS_WITH_AS(decode_image(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()),
-                         "not a JPEG, PNG or BMP image", ImageError);
+                         "not a JPEG, PNG, BMP or DICOM image", ImageError);
   }
   SUBCASE("truncated JPEG") {
     CHECK_THROWS_WITH_AS(decode_image(good.data(), good.size() / 2), doctest::Contains("truncated JPEG"), ImageError);

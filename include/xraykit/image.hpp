@@ -42,11 +42,29 @@ struct DecodeOptions {
   /// the DCT domain (libjpeg-turbo) instead of at full size: a 2,000 px radiograph headed for
   /// a 224 px network need not be decoded whole. 0 = always full size.
   int min_side = 0;
+  /// DICOM only: refuse views other than frontal ones (ViewPosition AP or PA) with a reason;
+  /// files without the tag are read.
+  bool frontal_only = true;
 };
 
-/// Decodes JPEG, PNG (8/16-bit; grey, grey+alpha, RGB, RGBA) or BMP from memory.
+/// What xraykit reads from a DICOM file besides its pixels. No patient-identifying value
+/// leaves the library in clear: `patient` is dicom_patient_hash(PatientID).
+struct DicomTags {
+  std::string patient;        ///< "dcm-" + 16 hex digits; empty when the file has no PatientID
+  std::string view_position;  ///< ViewPosition (0018,5101): "AP", "PA", "LL", ... or empty
+};
+
+/// Decodes JPEG, PNG (8/16-bit; grey, grey+alpha, RGB, RGBA), BMP or DICOM from memory.
 /// 16-bit samples are reduced to 8 bits; alpha is dropped. See DecodeOptions::min_side for
 /// JPEGs that come back smaller than stored.
+/// DICOM (Part 10 files, through DCMTK): greyscale radiographs, one frame, stored in 8 to 16
+/// bits, uncompressed or in the transfer syntaxes DCMTK decodes (JPEG baseline/extended/
+/// lossless, JPEG-LS, RLE). Pixels are what a viewer shows: modality rescale (slope and
+/// intercept), then the file's first VOI window (centre/width), else its first VOI LUT, else
+/// the full range of the rescaled values; MONOCHROME1 is inverted so that bone is bright.
+/// Refused with a reason: objects without an image (structured reports, PDFs, presentation
+/// states), several frames, colour, non-frontal views (DecodeOptions::frontal_only), and
+/// more than max_pixels (from the header, before decoding).
 XRAYKIT_API Image decode_image(const std::uint8_t* bytes, std::size_t size,
                                const DecodeOptions& options = {});
 
@@ -54,8 +72,19 @@ XRAYKIT_API Image decode_image(const std::uint8_t* bytes, std::size_t size,
 XRAYKIT_API Image load_image(const std::string& path, const DecodeOptions& options = {});
 
 /// Whether a file name has an extension xraykit reads as an image (.jpg, .jpeg, .png, .bmp,
-/// any case): the rule folders are searched by.
+/// .dcm, .dicom, any case): the rule folders are searched by.
 XRAYKIT_API bool is_image_file(const std::string& path);
+
+/// A DICOM file's patient (hashed) and view position, from its header. IoError if the file
+/// cannot be read, ImageError if it is not DICOM.
+XRAYKIT_API DicomTags read_dicom_tags(const std::string& path);
+
+/// The one-way form of a DICOM PatientID that xraykit uses as the patient (for
+/// patient-disjoint splits) and shows in reports: "dcm-" + the first 16 hex digits of
+/// SHA-256(salt + id), salt from the environment variable XRAYKIT_PATIENT_SALT (empty if
+/// unset). Hospital ids are short and guessable by trying them all: set a secret salt where
+/// the reports leave the hospital. Empty for an empty id.
+XRAYKIT_API std::string dicom_patient_hash(const std::string& patient_id);
 
 /// Resamples to width x height. Shrinking averages the exact area each output pixel
 /// covers (no aliasing on a 2,000 px radiograph); enlarging is bilinear.

@@ -20,6 +20,7 @@
 #include "util/file_util.hpp"
 #include "util/threads.hpp"
 #include "xraykit/error.hpp"
+#include "xraykit/image.hpp"
 
 namespace fs = std::filesystem;
 
@@ -201,7 +202,21 @@ Listing list_manifest(const std::string& csv_path, const DatasetOptions& o) {
   return listing;
 }
 
-// Fills in patient ids that the source did not give; counts the fallbacks.
+// A DICOM file's hashed PatientID, or empty (not DICOM by name, no tag, unreadable: the
+// decoder reports unreadable files when it gets to them).
+std::string dicom_patient(const std::string& path) {
+  std::string ext = fs::path(path).extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char ch) { return std::tolower(ch); });
+  if (ext != ".dcm" && ext != ".dicom") return {};
+  try {
+    return read_dicom_tags(path).patient;
+  } catch (const Error&) {
+    return {};
+  }
+}
+
+// Fills in patient ids that the source did not give, in this order: the user's regex, else
+// DICOM's PatientID (hashed), else the Kermany file-name rules; counts the fallbacks.
 std::size_t assign_patients(std::vector<Candidate>& files, const DatasetOptions& o) {
   std::optional<std::regex> user;
   if (!o.patient_regex.empty()) {
@@ -219,7 +234,8 @@ std::size_t assign_patients(std::vector<Candidate>& files, const DatasetOptions&
     if (user) {
       if (std::regex_search(name, m, *user)) c.patient = m.size() > 1 && m[1].matched ? m[1].str() : m[0].str();
     } else {
-      c.patient = patient_from_filename(name);
+      c.patient = dicom_patient(c.path);
+      if (c.patient.empty()) c.patient = patient_from_filename(name);
     }
     if (c.patient.empty()) {
       c.patient = fs::path(c.path).stem().string();

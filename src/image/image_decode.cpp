@@ -15,6 +15,7 @@
 
 #include "xraykit/error.hpp"
 #include "xraykit/image.hpp"
+#include "image/dicom.hpp"
 #include "util/file_util.hpp"
 
 namespace xraykit {
@@ -143,8 +144,10 @@ Image decode_image(const std::uint8_t* bytes, std::size_t size, const DecodeOpti
   if (bytes == nullptr || size == 0) throw ImageError("empty file (0 bytes)");
   if (size > static_cast<std::size_t>(INT32_MAX)) throw ImageError("file larger than 2 GiB");
 
+  // DICOM first: its 128-byte preamble may hold anything, even another format's signature.
+  if (is_dicom(bytes, size)) return decode_dicom(bytes, size, options);
   const Format format = sniff(bytes, size);
-  if (format == Format::Unknown) throw ImageError("not a JPEG, PNG or BMP image");
+  if (format == Format::Unknown) throw ImageError("not a JPEG, PNG, BMP or DICOM image");
 
   std::int64_t hw = 0, hh = 0;
   if (!header_size(format, bytes, size, hw, hh)) throw ImageError("unreadable image header");
@@ -191,7 +194,16 @@ Image load_image(const std::string& path, const DecodeOptions& options) {
 bool is_image_file(const std::string& path) {
   std::string ext = std::filesystem::path(path).extension().string();
   std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
-  return ext == ".jpg" || ext == ".jpeg" || ext == ".png" || ext == ".bmp";
+  return ext == ".jpg" || ext == ".jpeg" || ext == ".png" || ext == ".bmp" || ext == ".dcm" || ext == ".dicom";
+}
+
+DicomTags read_dicom_tags(const std::string& path) {
+  const std::vector<std::uint8_t> bytes = read_file(path);
+  try {
+    return dicom_tags(bytes.data(), bytes.size());
+  } catch (const ImageError& e) {
+    throw ImageError(e.reason(), path);
+  }
 }
 
 std::vector<std::uint8_t> encode_png(const Image& image) {

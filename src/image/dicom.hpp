@@ -1,0 +1,18 @@
+#pragma once
+// DICOM radiographs (DCMTK): the pixels as an 8-bit presentation image, and the two tags the
+// data layer needs. Internal; the public face is decode_image() / read_dicom_tags().
+#include <cstdint>
+#include <string>
+
+#include "xraykit/image.hpp"
+
+namespace xraykit {
+
+/// "DICM" after the 128-byte preamble (Part 10 files; bare datasets are not accepted).
+bool is_dicom(const std::uint8_t* bytes, std::size_t size);
+
+Image decode_dicom(const std::uint8_t* bytes, std::size_t size, const DecodeOptions& options);
+
+DicomTags dicom_tags(const std::uint8_t* bytes, std::size_t size);
+
+}  // namespace xraykit

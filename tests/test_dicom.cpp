@@ -1,0 +1,283 @@
+// DICOM (issue 14): pixels as a viewer shows them (rescale, window, MONOCHROME1, the fallback),
+// compressed transfer syntaxes, refusals with reasons, hashed patient ids, and no
+// patient-identifying value in anything the library writes. Files are built here with DCMTK.
+#include <doctest/doctest.h>
+
+#include <dcmtk/config/osconfig.h>
+#include <dcmtk/dcmdata/dcdeftag.h>
+#include <dcmtk/dcmdata/dcfilefo.h>
+#include <dcmtk/dcmdata/dcrleerg.h>
+#include <dcmtk/dcmdata/dcuid.h>
+#include <dcmtk/dcmjpeg/djencode.h>
+#include <dcmtk/dcmjpls/djencode.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <mutex>
+#include <set>
+
+#include "support.hpp"
+#include "xraykit/dataset.hpp"
+#include "xraykit/error.hpp"
+#include "xraykit/image.hpp"
+
+using namespace xraykit;
+using namespace testsupport;
+
+namespace {
+
+constexpr const char* kPatientId = "MRN0042";
+constexpr const char* kPatientName = "DOE^JANE";
+
+struct DicomSpec {
+  int width = 40, height = 30;
+  int bits = 16;  ///< allocated: 8 or 16
+  int stored = 12;
+  std::string photometric = "MONOCHROME2";
+  std::vector<std::uint16_t> values;  ///< stored values, width * height (* frames)
+  std::string window_center, window_width, slope, intercept;
+  std::string view = "PA";
+  std::string patient_id = kPatientId;
+  int frames = 1;
+  bool pixels = true;
+  std::string sop = UID_DigitalXRayImageStorageForPresentation;
+  E_TransferSyntax xfer = EXS_LittleEndianExplicit;
+};
+
+// A horizontal ramp over the stored range, different on every row.
+std::vector<std::uint16_t> ramp(int w, int h, int max_value) {
+  std::vector<std::uint16_t> v(static_cast<std::size_t>(w) * h);
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x) v[y * w + x] = static_cast<std::uint16_t>((x * max_value / (w - 1) + 7 * y) % (max_value + 1));
+  return v;
+}
+
+void write_dicom(const fs::path& path, DicomSpec s) {
+  static std::once_flag codecs;
+  std::call_once(codecs, [] {
+    DJEncoderRegistration::registerCodecs();
+    DJLSEncoderRegistration::registerCodecs();
+    DcmRLEEncoderRegistration::registerCodecs();
+  });
+  DcmFileFormat file;
+  DcmDataset* d = file.getDataset();
+  char uid[100];
+  d->putAndInsertString(DCM_SOPClassUID, s.sop.c_str());
+  d->putAndInsertString(DCM_SOPInstanceUID, dcmGenerateUniqueIdentifier(uid, SITE_INSTANCE_UID_ROOT));
+  d->putAndInsertString(DCM_PatientName, kPatientName);
+  d->putAndInsertString(DCM_PatientID, s.patient_id.c_str());
+  if (!s.view.empty()) d->putAndInsertString(DCM_ViewPosition, s.view.c_str());
+  if (s.pixels) {
+    if (s.values.empty()) s.values = ramp(s.width, s.height * s.frames, (1 << s.stored) - 1);
+    d->putAndInsertUint16(DCM_Rows, static_cast<Uint16>(s.height));
+    d->putAndInsertUint16(DCM_Columns, static_cast<Uint16>(s.width));
+    d->putAndInsertUint16(DCM_SamplesPerPixel, 1);
+    d->putAndInsertString(DCM_PhotometricInterpretation, s.photometric.c_str());
+    d->putAndInsertUint16(DCM_BitsAllocated, static_cast<Uint16>(s.bits));
+    d->putAndInsertUint16(DCM_BitsStored, static_cast<Uint16>(s.stored));
+    d->putAndInsertUint16(DCM_HighBit, static_cast<Uint16>(s.stored - 1));
+    d->putAndInsertUint16(DCM_PixelRepresentation, 0);
+    if (s.frames > 1) d->putAndInsertString(DCM_NumberOfFrames, std::to_string(s.frames).c_str());
+    if (!s.window_center.empty()) {
+      d->putAndInsertString(DCM_WindowCenter, s.window_center.c_str());
+      d->putAndInsertString(DCM_WindowWidth, s.window_width.c_str());
+    }
+    if (!s.slope.empty()) {
+      d->putAndInsertString(DCM_RescaleSlope, s.slope.c_str());
+      d->putAndInsertString(DCM_RescaleIntercept, s.intercept.c_str());
+    }
+    if (s.bits == 8) {
+      std::vector<Uint8> bytes(s.values.begin(), s.values.end());
+      d->putAndInsertUint8Array(DCM_PixelData, bytes.data(), bytes.size());
+    } else {
+      d->putAndInsertUint16Array(DCM_PixelData, s.values.data(), s.values.size());
+    }
+  }
+  if (s.xfer != EXS_LittleEndianExplicit) REQUIRE(d->chooseRepresentation(s.xfer, nullptr).good());
+  REQUIRE(file.saveFile(path.string().c_str(), s.xfer).good());
+}
+
+Image load(const fs::path& p, DecodeOptions o = {}) { return load_image(p.string(), o); }
+
+// PS3.3 C.11.2.1.2: the linear VOI function to 8 bits.
+int windowed(double x, double c, double w) {
+  if (x <= c - 0.5 - (w - 1) / 2) return 0;
+  if (x > c - 0.5 + (w - 1) / 2) return 255;
+  return static_cast<int>(std::lround(((x - (c - 0.5)) / (w - 1) + 0.5) * 255));
+}
+
+int max_difference(const Image& a, const Image& b) {
+  REQUIRE(a.pixels.size() == b.pixels.size());
+  int worst = 0;
+  for (std::size_t i = 0; i < a.pixels.size(); ++i) worst = std::max(worst, std::abs(a.pixels[i] - b.pixels[i]));
+  return worst;
+}
+
+}  // namespace
+
+TEST_CASE("DICOM pixels: modality rescale, then the file's window") {
+  TempDir dir;
+  DicomSpec s;
+  s.slope = "2";
+  s.intercept = "-1000";
+  s.window_center = "1000";
+  s.window_width = "2000";
+  write_dicom(dir / "a.dcm", s);
+  const Image img = load(dir / "a.dcm");
+  REQUIRE(img.width == s.width);
+  REQUIRE(img.height == s.height);
+  const auto stored = ramp(s.width, s.height, 4095);
+  int worst = 0;
+  for (std::size_t i = 0; i < stored.size(); ++i)
+    worst = std::max(worst, std::abs(img.pixels[i] - windowed(stored[i] * 2.0 - 1000, 1000, 2000)));
+  CHECK(worst <= 1);
+  CHECK(load(dir / "a.dcm", DecodeOptions{3}).channels == 3);
+}
+
+TEST_CASE("DICOM MONOCHROME1 is inverted: bone is bright as in MONOCHROME2") {
+  TempDir dir;
+  DicomSpec s;
+  s.window_center = "2048";
+  s.window_width = "4096";
+  write_dicom(dir / "m2.dcm", s);
+  s.photometric = "MONOCHROME1";
+  write_dicom(dir / "m1.dcm", s);
+  const Image m1 = load(dir / "m1.dcm"), m2 = load(dir / "m2.dcm");
+  int worst = 0;
+  for (std::size_t i = 0; i < m1.pixels.size(); ++i) worst = std::max(worst, std::abs(m1.pixels[i] + m2.pixels[i] - 255));
+  CHECK(worst <= 1);
+}
+
+TEST_CASE("DICOM without a window: the full range of the values (the documented fallback)") {
+  TempDir dir;
+  DicomSpec s;
+  s.bits = 8;
+  s.stored = 8;
+  s.values = ramp(s.width, s.height, 100);
+  for (auto& v : s.values) v += 50;  // 50 .. 150
+  write_dicom(dir / "a.dcm", s);
+  const Image img = load(dir / "a.dcm");
+  CHECK(*std::min_element(img.pixels.begin(), img.pixels.end()) == 0);
+  CHECK(*std::max_element(img.pixels.begin(), img.pixels.end()) == 255);
+}
+
+TEST_CASE("DICOM from real pixels: an identity window gives the source image back") {
+  TempDir dir;
+  Image src = pattern_image(64, 48, 1);
+  const std::string data = real_data_dir();
+  if (!data.empty()) {
+    for (const auto& e : fs::directory_iterator(fs::path(data) / "NORMAL")) {
+      src = load_image(e.path().string());
+      break;
+    }
+  }
+  DicomSpec s;
+  s.width = src.width;
+  s.height = src.height;
+  s.bits = s.stored = 8;
+  s.values.assign(src.pixels.begin(), src.pixels.end());
+  s.window_center = "128";
+  s.window_width = "256";
+  write_dicom(dir / "real.dcm", s);
+  CHECK(max_difference(load(dir / "real.dcm"), src) <= 1);
+}
+
+TEST_CASE("compressed DICOM decodes to the same pixels as uncompressed") {
+  TempDir dir;
+  DicomSpec s;
+  s.window_center = "2048";
+  s.window_width = "4096";
+  write_dicom(dir / "plain.dcm", s);
+  const Image plain = load(dir / "plain.dcm");
+  for (E_TransferSyntax xfer : {EXS_RLELossless, EXS_JPEGProcess14SV1, EXS_JPEGLSLossless}) {
+    CAPTURE(DcmXfer(xfer).getXferName());
+    s.xfer = xfer;
+    write_dicom(dir / "packed.dcm", s);
+    CHECK(max_difference(load(dir / "packed.dcm"), plain) == 0);
+  }
+  // Lossy JPEG baseline (8-bit): close, not equal.
+  DicomSpec b;
+  b.bits = b.stored = 8;
+  b.values = ramp(b.width, b.height, 255);
+  b.window_center = "128";
+  b.window_width = "256";
+  write_dicom(dir / "plain8.dcm", b);
+  b.xfer = EXS_JPEGProcess1;
+  write_dicom(dir / "baseline.dcm", b);
+  const Image p8 = load(dir / "plain8.dcm"), j8 = load(dir / "baseline.dcm");
+  double sum = 0;
+  for (std::size_t i = 0; i < p8.pixels.size(); ++i) sum += std::abs(p8.pixels[i] - j8.pixels[i]);
+  CHECK(sum / p8.pixels.size() < 4);
+}
+
+TEST_CASE("DICOM objects that are not one frontal radiograph are refused with the reason") {
+  TempDir dir;
+  DicomSpec report;
+  report.pixels = false;
+  report.sop = UID_BasicTextSRStorage;
+  write_dicom(dir / "report.dcm", report);
+  CHECK_THROWS_WITH_AS(load(dir / "report.dcm"), doctest::Contains("without an image (BasicTextSRStorage)"), ImageError);
+
+  DicomSpec frames;
+  frames.frames = 2;
+  write_dicom(dir / "cine.dcm", frames);
+  CHECK_THROWS_WITH_AS(load(dir / "cine.dcm"), doctest::Contains("multi-frame DICOM (2 frames)"), ImageError);
+
+  DicomSpec lateral;
+  lateral.view = "LL";
+  write_dicom(dir / "lateral.dcm", lateral);
+  CHECK_THROWS_WITH_AS(load(dir / "lateral.dcm"), doctest::Contains("view position 'LL'"), ImageError);
+  DecodeOptions any_view;
+  any_view.frontal_only = false;
+  CHECK(load(dir / "lateral.dcm", any_view).width == lateral.width);
+
+  DicomSpec huge;  // the header claims 60000 x 60000; refused before any pixel is decoded
+  huge.width = huge.height = 60000;
+  huge.values.assign(16, 0);
+  write_dicom(dir / "huge.dcm", huge);
+  CHECK_THROWS_WITH_AS(load(dir / "huge.dcm"), doctest::Contains("above the limit"), ImageError);
+
+  TempDir junk;
+  std::vector<std::uint8_t> bytes(200, 0);
+  bytes[128] = 'D', bytes[129] = 'I', bytes[130] = 'C', bytes[131] = 'M';
+  for (std::size_t i = 132; i < bytes.size(); ++i) bytes[i] = static_cast<std::uint8_t>(i * 37);
+  write_bytes(junk / "junk.dcm", bytes);
+  CHECK_THROWS_AS(load(junk / "junk.dcm"), ImageError);
+}
+
+TEST_CASE("DICOM patients: PatientID hashed one way, never shown in clear") {
+  CHECK(dicom_patient_hash("abc") == "dcm-ba7816bf8f01cfea");  // SHA-256("abc"), FIPS 180-4
+  CHECK(dicom_patient_hash("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq") == "dcm-248d6a61d20638b8");
+  CHECK(dicom_patient_hash("").empty());
+
+  TempDir dir;
+  int n = 0;
+  for (const char* cls : {"NORMAL", "PNEUMONIA"}) {
+    fs::create_directories(dir / cls);
+    for (const char* id : {"MRN0042", "MRN0042", "MRN0043", "MRN0044"}) {
+      DicomSpec s;
+      s.patient_id = std::string(id) + cls;
+      s.window_center = "2048";
+      s.window_width = "4096";
+      write_dicom(dir / cls / ("img" + std::to_string(n++) + ".dcm"), s);
+    }
+  }
+  DicomSpec lateral;
+  lateral.view = "LL";
+  write_dicom(dir / "NORMAL" / "side.dcm", lateral);
+
+  DatasetOptions o;
+  o.image_size = 32;
+  const Dataset d = Dataset::from_folder(dir.path().string(), o);
+  REQUIRE(d.size() == 8);
+  REQUIRE(d.skipped().size() == 1);
+  CHECK(d.skipped()[0].reason.find("view position 'LL'") != std::string::npos);
+  std::set<std::string> patients;
+  for (std::size_t i = 0; i < d.size(); ++i) patients.insert(d.patient(i));
+  CHECK(patients.size() == 6);  // two images of each MRN0042 share their patient
+  CHECK(patients.count(dicom_patient_hash("MRN0042NORMAL")) == 1);
+  const std::string everything = d.to_csv() + d.summary() + d.detailed_summary() + d.skipped()[0].reason;
+  CHECK(everything.find("MRN") == std::string::npos);
+  CHECK(everything.find("DOE") == std::string::npos);
+}
