@@ -149,17 +149,25 @@ TEST_CASE("DICOM MONOCHROME1 is inverted: bone is bright as in MONOCHROME2") {
   CHECK(worst <= 1);
 }
 
-TEST_CASE("DICOM without a window: the full range of the values (the documented fallback)") {
+TEST_CASE("DICOM without a window: the documented fallbacks") {
   TempDir dir;
-  DicomSpec s;
-  s.bits = 8;
-  s.stored = 8;
-  s.values = ramp(s.width, s.height, 100);
-  for (auto& v : s.values) v += 50;  // 50 .. 150
+  DicomSpec s;  // 12 bits stored, values 500 .. 1500: stretched to the full range
+  s.values = ramp(s.width, s.height, 1000);
+  for (auto& v : s.values) v += 500;
   write_dicom(dir / "a.dcm", s);
   const Image img = load(dir / "a.dcm");
   CHECK(*std::min_element(img.pixels.begin(), img.pixels.end()) == 0);
   CHECK(*std::max_element(img.pixels.begin(), img.pixels.end()) == 255);
+
+  DicomSpec b;  // 8 bits stored, values 50 .. 150: shown as stored
+  b.bits = b.stored = 8;
+  b.values = ramp(b.width, b.height, 100);
+  for (auto& v : b.values) v += 50;
+  write_dicom(dir / "b.dcm", b);
+  const Image img8 = load(dir / "b.dcm");
+  int worst = 0;
+  for (std::size_t i = 0; i < b.values.size(); ++i) worst = std::max(worst, std::abs(img8.pixels[i] - b.values[i]));
+  CHECK(worst == 0);
 }
 
 TEST_CASE("DICOM from real pixels: an identity window gives the source image back") {

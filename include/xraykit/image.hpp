@@ -57,14 +57,15 @@ struct DicomTags {
 /// Decodes JPEG, PNG (8/16-bit; grey, grey+alpha, RGB, RGBA), BMP or DICOM from memory.
 /// 16-bit samples are reduced to 8 bits; alpha is dropped. See DecodeOptions::min_side for
 /// JPEGs that come back smaller than stored.
-/// DICOM (Part 10 files, through DCMTK): greyscale radiographs, one frame, stored in 8 to 16
-/// bits, uncompressed or in the transfer syntaxes DCMTK decodes (JPEG baseline/extended/
-/// lossless, JPEG-LS, RLE). Pixels are what a viewer shows: modality rescale (slope and
-/// intercept), then the file's first VOI window (centre/width), else its first VOI LUT, else
-/// the full range of the rescaled values; MONOCHROME1 is inverted so that bone is bright.
-/// Refused with a reason: objects without an image (structured reports, PDFs, presentation
-/// states), several frames, colour, non-frontal views (DecodeOptions::frontal_only), and
-/// more than max_pixels (from the header, before decoding).
+/// DICOM (Part 10 files, through DCMTK): one frame, stored in 8 to 16 bits, uncompressed or
+/// in the transfer syntaxes DCMTK decodes (JPEG baseline/extended/lossless, JPEG-LS, RLE).
+/// Pixels are what a viewer shows: modality rescale (slope and intercept), then the file's
+/// first VOI window (centre/width), else its first VOI LUT, else (the fallback) the stored
+/// values as they are when stored in 8 bits, the full range of the rescaled values above 8
+/// bits; MONOCHROME1 is inverted so that bone is bright; colour (secondary captures) becomes
+/// luminance. Refused with a reason: objects without an image (structured reports, PDFs,
+/// presentation states), several frames, non-frontal views (DecodeOptions::frontal_only),
+/// and more than max_pixels (from the header, before decoding).
 XRAYKIT_API Image decode_image(const std::uint8_t* bytes, std::size_t size,
                                const DecodeOptions& options = {});
 

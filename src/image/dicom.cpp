@@ -1,7 +1,7 @@
 // DICOM decoding with DCMTK. Pixels go through DCMTK's own chain (modality rescale, VOI window
 // or LUT, MONOCHROME1 inversion), so xraykit shows what a DICOM viewer shows; this file adds
-// the refusals (no image, several frames, colour, non-frontal views, the pixel limit before
-// any pixel is decoded) and keeps every patient-identifying value out of messages.
+// the refusals (no image, several frames, non-frontal views, the pixel limit before any pixel
+// is decoded), colour to grey, and keeps every patient-identifying value out of messages.
 #include "image/dicom.hpp"
 
 #include <cstdlib>
@@ -14,6 +14,7 @@
 #include <dcmtk/dcmdata/dcistrmb.h>
 #include <dcmtk/dcmdata/dcrledrg.h>
 #include <dcmtk/dcmdata/dcuid.h>
+#include <dcmtk/dcmimage/diregist.h>  // colour images in DicomImage
 #include <dcmtk/dcmimgle/dcmimage.h>
 #include <dcmtk/dcmjpeg/djdecode.h>
 #include <dcmtk/dcmjpls/djdecode.h>
@@ -72,10 +73,6 @@ void check_header(DcmDataset& data, const DecodeOptions& options) {
   Sint32 frames = 1;
   if (data.findAndGetSint32(DCM_NumberOfFrames, frames).good() && frames > 1)
     throw ImageError(fmt::format("multi-frame DICOM ({} frames): only single radiographs are read", frames));
-  const std::string photometric = text_of(data, DCM_PhotometricInterpretation);
-  if (photometric != "MONOCHROME1" && photometric != "MONOCHROME2")
-    throw ImageError(fmt::format("DICOM photometric interpretation '{}': only greyscale radiographs "
-                                 "(MONOCHROME1, MONOCHROME2) are read", photometric));
   Uint16 rows = 0, columns = 0;
   data.findAndGetUint16(DCM_Rows, rows);
   data.findAndGetUint16(DCM_Columns, columns);
@@ -90,10 +87,15 @@ void check_header(DcmDataset& data, const DecodeOptions& options) {
 }
 
 // The VOI transform a viewer would use: the file's first window, else its first VOI LUT,
-// else (documented fallback) the full range of the rescaled pixel values.
-void choose_window(DicomImage& image) {
+// else (documented fallback) none for values stored in 8 bits (already display values, as in
+// a secondary capture of a radiograph) and the full range of the rescaled values above that.
+void choose_window(DicomImage& image, Uint16 bits_stored) {
   if (image.getWindowCount() > 0 && image.setWindow(0)) return;
   if (image.getVoiLutCount() > 0 && image.setVoiLut(0)) return;
+  if (bits_stored <= 8) {
+    image.setNoVoiTransformation();
+    return;
+  }
   image.setMinMaxWindow(0);
 }
 
@@ -108,10 +110,20 @@ Image decode_dicom(const std::uint8_t* bytes, std::size_t size, const DecodeOpti
   auto file = parse(bytes, size);
   DcmDataset& data = *file->getDataset();
   check_header(data, options);
-  DicomImage image(file.get(), data.getOriginalXfer(), CIF_MayDetachPixelData, 0, 1);
-  if (image.getStatus() != EIS_Normal)
-    throw ImageError(fmt::format("DICOM pixels cannot be decoded ({})", DicomImage::getString(image.getStatus())));
-  choose_window(image);
+  Uint16 bits_stored = 8;
+  data.findAndGetUint16(DCM_BitsStored, bits_stored);
+  DicomImage decoded(file.get(), data.getOriginalXfer(), CIF_MayDetachPixelData, 0, 1);
+  if (decoded.getStatus() != EIS_Normal)
+    throw ImageError(fmt::format("DICOM pixels cannot be decoded ({})", DicomImage::getString(decoded.getStatus())));
+  // Colour (RGB, YBR: secondary captures of films) becomes luminance, like colour JPEGs.
+  std::unique_ptr<DicomImage> grey;
+  if (!decoded.isMonochrome()) {
+    grey.reset(decoded.createMonochromeImage());
+    if (!grey || grey->getStatus() != EIS_Normal) throw ImageError("DICOM colour image cannot be converted to grey");
+    bits_stored = 8;
+  }
+  DicomImage& image = grey ? *grey : decoded;
+  choose_window(image, bits_stored);
   const auto* pixels = static_cast<const std::uint8_t*>(image.getOutputData(8, 0, 0));
   if (pixels == nullptr) throw ImageError("DICOM pixels cannot be rendered");
   Image out;
