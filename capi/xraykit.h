@@ -158,7 +158,7 @@ typedef struct xrk_train_params {
   int32_t balance;           /* XRK_BALANCE_NONE, _WEIGHTS (default) or _SAMPLER */
   int32_t freeze_epochs;     /* train only fc first */
   int32_t patience;          /* early stopping; 0 = off */
-  const char *augment;       /* default "robust" */
+  const char *augment;       /* default "robust,blur=2" */
   int32_t workers;           /* augmentation threads, default 1 */
   int32_t threads;           /* Torch threads; 0 = all cores */
   uint64_t seed;             /* default 42 */

@@ -116,23 +116,28 @@ int max_difference(const Image& a, const Image& b) {
 
 }  // namespace
 
-TEST_CASE("DICOM pixels: modality rescale, then the file's window") {
+TEST_CASE("DICOM pixels: modality rescale, then the file's window (12 and 16 bits stored)") {
   TempDir dir;
-  DicomSpec s;
-  s.slope = "2";
-  s.intercept = "-1000";
-  s.window_center = "1000";
-  s.window_width = "2000";
-  write_dicom(dir / "a.dcm", s);
-  const Image img = load(dir / "a.dcm");
-  REQUIRE(img.width == s.width);
-  REQUIRE(img.height == s.height);
-  const auto stored = ramp(s.width, s.height, 4095);
-  int worst = 0;
-  for (std::size_t i = 0; i < stored.size(); ++i)
-    worst = std::max(worst, std::abs(img.pixels[i] - windowed(stored[i] * 2.0 - 1000, 1000, 2000)));
-  CHECK(worst <= 1);
-  CHECK(load(dir / "a.dcm", DecodeOptions{3}).channels == 3);
+  for (int bits : {12, 16}) {
+    CAPTURE(bits);
+    const int top = (1 << bits) - 1;
+    DicomSpec s;
+    s.stored = bits;
+    s.slope = "2";
+    s.intercept = "-1000";
+    s.window_center = std::to_string(top / 2);
+    s.window_width = std::to_string(top);
+    write_dicom(dir / "a.dcm", s);
+    const Image img = load(dir / "a.dcm");
+    REQUIRE(img.width == s.width);
+    REQUIRE(img.height == s.height);
+    const auto stored = ramp(s.width, s.height, top);
+    int worst = 0;
+    for (std::size_t i = 0; i < stored.size(); ++i)
+      worst = std::max(worst, std::abs(img.pixels[i] - windowed(stored[i] * 2.0 - 1000, top / 2, top)));
+    CHECK(worst <= 1);
+    CHECK(load(dir / "a.dcm", DecodeOptions{3}).channels == 3);
+  }
 }
 
 TEST_CASE("DICOM MONOCHROME1 is inverted: bone is bright as in MONOCHROME2") {

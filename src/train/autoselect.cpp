@@ -47,7 +47,7 @@ double measure(const std::string& arch, const Dataset& train, const Dataset& val
 std::string augment_for(std::size_t images, int epochs) {
   if (epochs < 5) return "light";  // strong augmentation needs epochs to pay off
   if (images < 1000) return "strong";
-  return "robust";
+  return TrainOptions{}.augment;
 }
 
 struct Searched {

@@ -57,7 +57,7 @@ void print_result(const ResNetClassifier& model, const FilePrediction& r) {
 
 Command add_predict_command(CLI::App& app) {
   struct Args {
-    std::string model, csv;
+    std::string model, csv, shipped = "pneumonia";
     std::vector<std::string> inputs;
     double threshold = -1;
     bool tta = false;
@@ -67,6 +67,7 @@ Command add_predict_command(CLI::App& app) {
   cmd->footer("Examples:\n  xraykit predict scan1.jpeg                         # the shipped pneumonia model\n"
               "  xraykit predict pneumonia.xrk scan1.jpeg scan2.png\n"
               "  xraykit predict pneumonia.xrk incoming/ --csv results.csv\n"
+              "  xraykit predict --shipped pneumonia-kinds scan1.jpeg  # NORMAL / BACTERIAL / VIRAL\n"
               "Images unlike the X-rays the model was trained on (photos, other body parts, blank films) are\n"
               "labelled UNCERTAIN with their out-of-distribution score instead of a class.\n"
               "Exit status: 0 if every image was classified, 1 if any could not be read.");
@@ -75,6 +76,10 @@ Command add_predict_command(CLI::App& app) {
                   "(searched recursively)")
       ->required();
   cmd->add_option("--csv", a->csv, "Also write the results as CSV");
+  cmd->add_option("--shipped", a->shipped,
+                  "Which shipped model answers when no model file is given: pneumonia (NORMAL/PNEUMONIA) or "
+                  "pneumonia-kinds (NORMAL/BACTERIAL/VIRAL)")
+      ->capture_default_str();
   cmd->add_option("--threshold", a->threshold, "Decision threshold on P(positive class) (default: the model's)");
   cmd->add_flag("--tta", a->tta, "Test-time augmentation (5 passes)");
   return [a] {
@@ -85,7 +90,7 @@ Command add_predict_command(CLI::App& app) {
       a->model = a->inputs.front();
       a->inputs.erase(a->inputs.begin());
     } else {
-      a->model = shipped_model_path();
+      a->model = shipped_model_path(a->shipped);
     }
     if (a->inputs.empty()) throw InvalidArgument("no image given to classify (after the model file)");
     ResNetClassifier model = ResNetClassifier::load(a->model);

@@ -15,7 +15,7 @@ namespace xraykit::cli {
 
 Command add_serve_command(CLI::App& app) {
   struct Args {
-    std::string model, host = "127.0.0.1", password_file, trusted_proxy;
+    std::string model, host = "127.0.0.1", password_file, trusted_proxy, shipped = "pneumonia";
     int port = 8080, workers = 2, queue = 16, max_files = 16;
     double max_body_mb = 32;
     std::int64_t max_pixels = 40'000'000, max_request_pixels = 64'000'000;
@@ -30,6 +30,9 @@ Command add_serve_command(CLI::App& app) {
       "The password is never taken on the command line (it would show in the process list).\n"
       "API: curl -H \"Authorization: Bearer $XRAYKIT_PASSWORD\" -F files=@scan.jpeg http://127.0.0.1:8080/api/predict");
   cmd->add_option("MODEL", a->model, "Model file (default: the pneumonia model shipped with xraykit)");
+  cmd->add_option("--shipped", a->shipped,
+                  "Which shipped model to serve when no model file is given: pneumonia or pneumonia-kinds")
+      ->capture_default_str();
   cmd->add_option("--host", a->host, "Address to bind (loopback unless you mean otherwise)")->capture_default_str();
   cmd->add_option("--port", a->port, "Port (0 = any free port)")->check(CLI::Range(0, 65535))->capture_default_str();
   cmd->add_option("--password-file", a->password_file, "File whose first line is the password (else $XRAYKIT_PASSWORD)");
@@ -61,7 +64,7 @@ Command add_serve_command(CLI::App& app) {
     } else {
       throw InvalidArgument("no password: use --password-file FILE or set XRAYKIT_PASSWORD");
     }
-    if (a->model.empty()) a->model = shipped_model_path();
+    if (a->model.empty()) a->model = shipped_model_path(a->shipped);
     const ResNetClassifier model = ResNetClassifier::load(a->model);
     o.host = a->host;
     o.port = a->port;
