@@ -173,3 +173,51 @@ TEST_CASE("EpochRecord JSON: round trip, NaN as null, refusals") {
   CHECK_THROWS_AS(epoch_record_from_json("{\"epoch\": 1}"), InvalidArgument);
   CHECK_THROWS_AS(epoch_record_from_json("nope"), InvalidArgument);
 }
+
+TEST_CASE("model card: three classes keep their confusion matrix and per-class figures, in JSON, text and HTML") {
+  EvalOptions o;
+  o.bootstrap = 0;
+  Evaluator three({"NORMAL", "BACTERIAL", "VIRAL"}, o);
+  // True class i % 3; every third VIRAL image is called BACTERIAL.
+  for (int i = 0; i < 30; ++i) {
+    const int truth = i % 3;
+    const int called = truth == 2 && i % 9 == 2 ? 1 : truth;
+    std::vector<float> p(3, 0.1f);
+    p[called] = 0.8f;
+    three.add(p, truth, "p" + std::to_string(i));
+  }
+  ModelCard card;
+  card.classes = {"NORMAL", "BACTERIAL", "VIRAL"};
+  card.trained = true;
+  card.validation = ValidationFigures::from(three.evaluate());
+  REQUIRE(card.validation->confusion.size() == 9);
+  CHECK(card.validation->confusion[2 * 3 + 1] == 4);  // VIRAL called BACTERIAL
+  CHECK(card.validation->confusion[2 * 3 + 2] == 6);
+
+  ModelCard back;
+  back.parse_provenance(card.provenance_json());
+  REQUIRE(back.validation);
+  CHECK(back.validation->confusion == card.validation->confusion);
+  CHECK(back.validation->classes == card.validation->classes);
+  REQUIRE(back.validation->figures.size() == card.validation->figures.size());
+  bool found = false;
+  for (const auto& [name, e] : back.validation->figures)
+    if (name == "recall VIRAL") {
+      found = true;
+      CHECK(e.value == doctest::Approx(0.6));
+    }
+  CHECK(found);
+
+  const std::string text = back.to_text(), html = back.to_html();
+  CHECK(text.find("confusion (rows true, columns predicted)") != std::string::npos);
+  CHECK(text.find("recall BACTERIAL") != std::string::npos);
+  CHECK(html.find("<caption>Confusion matrix") != std::string::npos);
+  CHECK(html.find("<th>VIRAL</th><td>0</td><td>4</td><td>6</td>") != std::string::npos);
+
+
+  std::string bad = card.provenance_json();
+  const auto at = bad.find("\"confusion\":[");
+  REQUIRE(at != std::string::npos);
+  bad.insert(at + 13, "1,");
+  CHECK_THROWS_WITH_AS(back.parse_provenance(bad), doctest::Contains("10 cells for 3 classes"), InvalidArgument);
+}

@@ -29,8 +29,13 @@ struct XRAYKIT_API ValidationFigures {
   std::int64_t images = 0, patients = 0;
   double threshold = 0.5;
   /// Named figures in report order: auc, accuracy, balanced_accuracy and, for binary models,
-  /// the positive class's sensitivity, specificity and precision.
+  /// the positive class's sensitivity, specificity and precision; for more classes, each
+  /// class's "recall CLASS" and "precision CLASS".
   std::vector<std::pair<std::string, Estimate>> figures;
+  /// The confusion matrix, rows the true class and columns the predicted one, in `classes`
+  /// order (empty in files from before it was recorded).
+  std::vector<std::string> classes;
+  std::vector<std::int64_t> confusion;
 
   static ValidationFigures from(const Evaluation& evaluation);
 };

@@ -1,6 +1,7 @@
 // ModelCard: the provenance's JSON form and the card's text and HTML renderings.
 #include "xraykit/model_card.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include <fmt/format.h>
@@ -61,7 +62,19 @@ TrainOptions options_from(const json& j) {
 json validation_json(const ValidationFigures& v) {
   json j = {{"split", v.split}, {"images", v.images}, {"patients", v.patients}, {"threshold", v.threshold}};
   for (const auto& [name, e] : v.figures) j[name] = estimate_to_json(e);
+  if (!v.confusion.empty()) {
+    j["classes"] = v.classes;
+    j["confusion"] = v.confusion;
+  }
   return j;
+}
+
+// The figure names a validation record may hold, in report order.
+std::vector<std::string> figure_names(const std::vector<std::string>& classes) {
+  std::vector<std::string> names = {"auc", "accuracy", "balanced_accuracy", "sensitivity", "specificity", "precision"};
+  for (const auto& c : classes) names.push_back("recall " + c);
+  for (const auto& c : classes) names.push_back("precision " + c);
+  return names;
 }
 
 ValidationFigures validation_from(const json& j) {
@@ -70,7 +83,14 @@ ValidationFigures validation_from(const json& j) {
   v.images = j.value("images", std::int64_t{0});
   v.patients = j.value("patients", std::int64_t{0});
   v.threshold = j.value("threshold", 0.5);
-  for (const char* name : {"auc", "accuracy", "balanced_accuracy", "sensitivity", "specificity", "precision"})
+  if (j.contains("confusion")) {
+    v.classes = j.at("classes").get<std::vector<std::string>>();
+    v.confusion = j.at("confusion").get<std::vector<std::int64_t>>();
+    if (v.confusion.size() != v.classes.size() * v.classes.size())
+      throw InvalidArgument(fmt::format("validation confusion matrix has {} cells for {} classes", v.confusion.size(),
+                                        v.classes.size()));
+  }
+  for (const auto& name : figure_names(v.classes))
     if (j.contains(name)) v.figures.emplace_back(name, estimate_from_json(j.at(name)));
   return v;
 }
@@ -98,6 +118,35 @@ AutoChoice auto_select_from(const json& j) {
   return c;
 }
 
+// The confusion matrix for people: rows the true class, columns the predicted one.
+std::string confusion_text(const ValidationFigures& v) {
+  if (v.confusion.empty()) return {};
+  const std::size_t n = v.classes.size();
+  std::size_t width = 9;
+  for (const auto& c : v.classes) width = std::max(width, c.size() + 1);
+  std::string out = "  confusion (rows true, columns predicted)\n  " + std::string(width, ' ');
+  for (const auto& c : v.classes) out += fmt::format("{:>{}}", c, width);
+  for (std::size_t t = 0; t < n; ++t) {
+    out += fmt::format("\n  {:<{}}", v.classes[t], width);
+    for (std::size_t p = 0; p < n; ++p) out += fmt::format("{:>{}}", v.confusion[t * n + p], width);
+  }
+  return out + "\n";
+}
+
+std::string confusion_html(const ValidationFigures& v) {
+  if (v.confusion.empty()) return {};
+  const std::size_t n = v.classes.size();
+  std::string h = "<table class=confusion><caption>Confusion matrix (rows: true class, columns: predicted)</caption><tr><th></th>";
+  for (const auto& c : v.classes) h += "<th>" + escape_html(c) + "</th>";
+  h += "</tr>";
+  for (std::size_t t = 0; t < n; ++t) {
+    h += "<tr><th>" + escape_html(v.classes[t]) + "</th>";
+    for (std::size_t p = 0; p < n; ++p) h += fmt::format("<td>{}</td>", v.confusion[t * n + p]);
+    h += "</tr>";
+  }
+  return h + "</table>";
+}
+
 std::string estimate_text(const Estimate& e) {
   if (!std::isfinite(e.value)) return "n/a";
   return fmt::format("{:.3f} ({:.3f}-{:.3f})", e.value, e.lo, e.hi);
@@ -112,8 +161,14 @@ ValidationFigures ValidationFigures::from(const Evaluation& e) {
   v.patients = e.patients;
   v.threshold = e.threshold;
   for (const char* name : {"auc", "accuracy", "balanced_accuracy"}) v.figures.emplace_back(name, e.figure(name));
-  if (e.classes.size() == 2)
+  if (e.classes.size() == 2) {
     for (const char* name : {"sensitivity", "specificity", "precision"}) v.figures.emplace_back(name, e.figure(name));
+  } else {
+    for (const auto& c : e.per_class) v.figures.emplace_back("recall " + c.name, c.sensitivity);
+    for (const auto& c : e.per_class) v.figures.emplace_back("precision " + c.name, c.precision);
+  }
+  v.classes = e.classes;
+  v.confusion = e.confusion;
   return v;
 }
 
@@ -184,6 +239,7 @@ std::string ModelCard::to_text() const {
   if (validation) {
     out += fmt::format("validation    {} split, {} images, {} patients\n", validation->split, validation->images, validation->patients);
     for (const auto& [name, e] : validation->figures) out += fmt::format("  {:<18} {}\n", name, estimate_text(e));
+    out += confusion_text(*validation);
   }
   if (trained) {
     out += fmt::format("training      {} epochs run (best {}, kept {}), augmentation '{}', seed {}\n", epochs_run, best_epoch,
@@ -233,7 +289,7 @@ std::string ModelCard::to_html() const {
       if (!std::isfinite(e.value)) continue;
       metrics += fmt::format("<tr><th>{}</th><td>{:.3f} ({:.3f} – {:.3f})</td></tr>", escape_html(name), e.value, e.lo, e.hi);
     }
-    metrics += "</table>";
+    metrics += "</table>" + confusion_html(*validation);
   }
   return "<table>" + rows + "</table><h2>Validation</h2>" + metrics +
          "<h2>Intended use</h2><p class=notice>Decision support for trained clinical staff reading pediatric chest "
