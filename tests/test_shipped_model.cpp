@@ -112,3 +112,32 @@ TEST_CASE("shipped model: photos, blank films and noise are out of distribution,
   MESSAGE("validation X-rays flagged: " << flagged << "/" << scores.size());
   CHECK(flagged <= static_cast<long>(scores.size() / 100));
 }
+
+TEST_CASE("shipped three-class model: found by name, with its card, and it tells pneumonia from normal") {
+  const std::string path = shipped_model_path("pneumonia-kinds");
+  CHECK(fs::file_size(path) < 25'000'000);
+  const ResNetClassifier m = ResNetClassifier::load(path);
+  CHECK(m.classes() == std::vector<std::string>{"NORMAL", "BACTERIAL", "VIRAL"});
+  CHECK(m.has_ood_check());
+  const ModelCard card = m.card();
+  REQUIRE(card.validation.has_value());
+  CHECK(card.validation->confusion.size() == 9);
+  for (const char* needed : {"Kermany", "CC BY 4.0", "Intended use", "Known limits", "--pneumonia-kinds"})
+    CHECK_MESSAGE(card.notes.find(needed) != std::string::npos, "the card's notes lack: " << needed);
+
+  const std::string data = real_data_dir();
+  if (data.empty()) return;
+  // Images of either kind, 20 of each folder: a smoke test that this is the right model.
+  for (const char* folder : {"NORMAL", "PNEUMONIA"}) {
+    std::vector<std::string> files;
+    for (const auto& e : fs::directory_iterator(fs::path(data) / folder)) files.push_back(e.path().string());
+    std::sort(files.begin(), files.end());
+    files.resize(std::min<std::size_t>(files.size(), 20));
+    int normal = 0;
+    for (const auto& r : m.predict_files(files)) normal += r.ok && r.prediction.label == 0;
+    if (std::string(folder) == "NORMAL")
+      CHECK(normal >= 18);
+    else
+      CHECK(normal <= 2);
+  }
+}

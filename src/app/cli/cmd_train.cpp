@@ -199,7 +199,7 @@ int run_train(const TrainArgs& a) {
              Augmenter(t.augment).to_string());
   const FitResult r = model.fit(split.train, split.val, t, std::ref(printer));
   if (r.cancelled) {
-    fmt::print("\nstopped by Ctrl-C. ");
+    fmt::print("\nstopped (Ctrl-C or SIGTERM). ");
     if (r.history.empty()) {
       fmt::print("No epoch was finished; nothing was saved.\n");
       return 130;
@@ -229,7 +229,7 @@ Command add_train_command(CLI::App& app) {
       "  xraykit train chest_xray/train -o pneumonia.xrk --size 128 --epochs 10\n"
       "  xraykit train chest_xray/train -o pneumonia.xrk --arch auto --epochs auto --augment auto --budget 20m\n"
       "  xraykit train chest_xray/train -o pneumonia.xrk --resume pneumonia.xrk.ckpt\n"
-      "Ctrl-C stops after the current step; the last finished epoch is kept in the checkpoint.");
+      "Ctrl-C or SIGTERM stops after the current step; the last finished epoch is kept in the checkpoint.");
   add_options(cmd, *args);
   return [args] { return run_train(*args); };
 }

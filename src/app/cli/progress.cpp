@@ -14,9 +14,11 @@ namespace {
 
 std::atomic<bool> g_interrupted{false};
 
-void on_sigint(int) {
+// Ctrl-C and SIGTERM (systemd, kill, a scheduler) stop training after the current step, with
+// the last finished epoch in the checkpoint; a second signal ends the process at once.
+void on_stop_signal(int sig) {
   g_interrupted = true;
-  std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C ends the process at once
+  std::signal(sig, SIG_DFL);
 }
 
 double now() {
@@ -25,7 +27,10 @@ double now() {
 
 }  // namespace
 
-void install_interrupt_handler() { std::signal(SIGINT, on_sigint); }
+void install_interrupt_handler() {
+  std::signal(SIGINT, on_stop_signal);
+  std::signal(SIGTERM, on_stop_signal);
+}
 bool interrupted() { return g_interrupted; }
 
 std::string format_seconds(double s) {
