@@ -36,8 +36,9 @@ def from_build_dir(build):
 
 
 def from_prefix(prefix):
-    libs = [d for d in glob.glob(os.path.join(prefix, "lib*")) + glob.glob(os.path.join(prefix, "lib", "*-linux-gnu"))
-            if glob.glob(os.path.join(d, "libxraykit.so*"))]
+    candidates = [os.path.join(prefix, "lib", "x86_64-linux-gnu"), os.path.join(prefix, "lib", "aarch64-linux-gnu"),
+                  os.path.join(prefix, "lib64"), os.path.join(prefix, "lib")]
+    libs = [d for d in candidates if glob.glob(os.path.join(d, "libxraykit.so*"))]
     if not libs:
         fail(f"XRAYKIT_PREFIX={prefix} holds no lib/libxraykit.so")
     return [os.path.join(prefix, "include")], libs[:1]

@@ -80,12 +80,13 @@ def model_saves(work, kills, rng):
 
 
 def checkpoints(xk, data, work, kills, rng):
+    resumed = 0
     for i in range(kills):
         out = os.path.join(work, f"k{i}.xrk")
         child = subprocess.Popen([xk, "train", data, "-o", out, "--size", "32", "--epochs", "6", "--no-bf16",
                                   "--seed", "5"], stdout=subprocess.DEVNULL,
                                  stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.5, 6))
+        time.sleep(rng.uniform(1.5, 6))
         child.send_signal(signal.SIGKILL)
         child.wait()
         ckpt = out + ".ckpt"
@@ -93,9 +94,13 @@ def checkpoints(xk, data, work, kills, rng):
             r = train(xk, data, out, "--resume", ckpt, check=False)
             if r.returncode != 0:
                 sys.exit(f"kill {i + 1}: resuming from the checkpoint failed: {r.stderr.strip()[-300:]}")
+            resumed += 1
         if os.path.exists(out):
             weights(out)
-    print(f"checkpoints: {kills} kills with SIGKILL during training, every checkpoint left resumed to the end")
+    if resumed == 0:
+        sys.exit("no kill left a checkpoint to resume: the kills came too early (use more data or fewer)")
+    print(f"checkpoints: {kills} kills with SIGKILL during training; {resumed} left a checkpoint, "
+          "and each resumed to the end")
 
 
 def sigterm(xk, data, work):

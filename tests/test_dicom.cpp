@@ -17,6 +17,8 @@
 #include <mutex>
 #include <set>
 
+#include <stdlib.h>
+
 #include "support.hpp"
 #include "xraykit/dataset.hpp"
 #include "xraykit/error.hpp"
@@ -105,6 +107,22 @@ int windowed(double x, double c, double w) {
   if (x <= c - 0.5 - (w - 1) / 2) return 0;
   if (x > c - 0.5 + (w - 1) / 2) return 255;
   return static_cast<int>(std::lround(((x - (c - 0.5)) / (w - 1) + 0.5) * 255));
+}
+
+void add(std::vector<std::uint8_t>& b, std::initializer_list<int> bytes) {
+  for (int v : bytes) b.push_back(static_cast<std::uint8_t>(v));
+}
+
+// A Part 10 file by hand: preamble, DICM, a file meta group holding only the transfer syntax
+// (explicit VR little endian), then `dataset` as given.
+std::vector<std::uint8_t> dicom_bytes(const std::vector<std::uint8_t>& dataset) {
+  std::vector<std::uint8_t> b(128, 0);
+  for (char c : std::string("DICM")) b.push_back(static_cast<std::uint8_t>(c));
+  const std::string syntax("1.2.840.10008.1.2.1", 20);  // NUL-padded to even length
+  add(b, {0x02, 0x00, 0x10, 0x00, 'U', 'I', static_cast<int>(syntax.size()), 0});
+  b.insert(b.end(), syntax.begin(), syntax.end());
+  b.insert(b.end(), dataset.begin(), dataset.end());
+  return b;
 }
 
 int max_difference(const Image& a, const Image& b) {
@@ -251,6 +269,11 @@ TEST_CASE("DICOM objects that are not one frontal radiograph are refused with th
   write_dicom(dir / "huge.dcm", huge);
   CHECK_THROWS_WITH_AS(load(dir / "huge.dcm"), doctest::Contains("above the limit"), ImageError);
 
+  // A truncated file: the first half of a good one.
+  const auto whole = read_bytes(dir / "cine.dcm");
+  const std::vector<std::uint8_t> half(whole.begin(), whole.begin() + whole.size() / 2);
+  CHECK_THROWS_AS(decode_image(half.data(), half.size()), ImageError);
+
   TempDir junk;
   std::vector<std::uint8_t> bytes(200, 0);
   bytes[128] = 'D', bytes[129] = 'I', bytes[130] = 'C', bytes[131] = 'M';
@@ -259,10 +282,52 @@ TEST_CASE("DICOM objects that are not one frontal radiograph are refused with th
   CHECK_THROWS_AS(load(junk / "junk.dcm"), ImageError);
 }
 
+TEST_CASE("hostile DICOM structure is refused before DCMTK reads it") {
+  // 100,000 nested sequences (2 MB): DCMTK 3.6.7 recurses once per level and would overflow
+  // the stack.
+  std::vector<std::uint8_t> deep;
+  for (int i = 0; i < 100000; ++i) {
+    add(deep, {0x08, 0x00, 0x40, 0x11, 'S', 'Q', 0, 0, 0xFF, 0xFF, 0xFF, 0xFF});  // (0008,1140) SQ, undefined
+    add(deep, {0xFE, 0xFF, 0x00, 0xE0, 0xFF, 0xFF, 0xFF, 0xFF});                  // item, undefined
+  }
+  const auto nested = dicom_bytes(deep);
+  CHECK_THROWS_WITH_AS(decode_image(nested.data(), nested.size()), doctest::Contains("nested deeper than 16"), ImageError);
+
+  // An element that declares 4 GB in a file of a few hundred bytes.
+  std::vector<std::uint8_t> big;
+  add(big, {0x09, 0x00, 0x10, 0x00, 'O', 'B', 0, 0, 0xF0, 0xFF, 0xFF, 0xFF, 1, 2, 3, 4});
+  const auto huge = dicom_bytes(big);
+  CHECK_THROWS_WITH_AS(decode_image(huge.data(), huge.size()), doctest::Contains("longer than the file"), ImageError);
+
+  // A delimiter with nothing open.
+  std::vector<std::uint8_t> stray;
+  add(stray, {0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0});
+  const auto closing = dicom_bytes(stray);
+  CHECK_THROWS_WITH_AS(decode_image(closing.data(), closing.size()), doctest::Contains("closes nothing"), ImageError);
+
+  // A view position that is not a code is not repeated in the message.
+  TempDir dir;
+  DicomSpec s;
+  s.view = "DOE^JANE";
+  write_dicom(dir / "odd.dcm", s);
+  try {
+    load(dir / "odd.dcm");
+    FAIL("an unusual view position was accepted");
+  } catch (const ImageError& e) {
+    CHECK(std::string(e.what()).find("an unrecognised value") != std::string::npos);
+    CHECK(std::string(e.what()).find("DOE") == std::string::npos);
+  }
+}
+
 TEST_CASE("DICOM patients: PatientID hashed one way, never shown in clear") {
+  ::unsetenv("XRAYKIT_PATIENT_SALT");
   CHECK(dicom_patient_hash("abc") == "dcm-ba7816bf8f01cfea");  // SHA-256("abc"), FIPS 180-4
   CHECK(dicom_patient_hash("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq") == "dcm-248d6a61d20638b8");
   CHECK(dicom_patient_hash("").empty());
+  ::setenv("XRAYKIT_PATIENT_SALT", "secret", 1);
+  CHECK(dicom_patient_hash("abc") != "dcm-ba7816bf8f01cfea");
+  CHECK(dicom_patient_hash("abc") == dicom_patient_hash("abc"));
+  ::unsetenv("XRAYKIT_PATIENT_SALT");
 
   TempDir dir;
   int n = 0;

@@ -83,8 +83,9 @@ XRAYKIT_API DicomTags read_dicom_tags(const std::string& path);
 /// The one-way form of a DICOM PatientID that xraykit uses as the patient (for
 /// patient-disjoint splits) and shows in reports: "dcm-" + the first 16 hex digits of
 /// SHA-256(salt + id), salt from the environment variable XRAYKIT_PATIENT_SALT (empty if
-/// unset). Hospital ids are short and guessable by trying them all: set a secret salt where
-/// the reports leave the hospital. Empty for an empty id.
+/// unset; salt and id joined by a newline). Hospital ids are short and guessable by trying
+/// them all: set a secret salt where the reports leave the hospital, and keep it for as long
+/// as its splits must stay the same (another salt gives other ids). Empty for an empty id.
 XRAYKIT_API std::string dicom_patient_hash(const std::string& patient_id);
 
 /// Resamples to width x height. Shrinking averages the exact area each output pixel

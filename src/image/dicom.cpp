@@ -21,6 +21,7 @@
 #include <dcmtk/oflog/oflog.h>
 #include <fmt/format.h>
 
+#include "image/dicom_structure.hpp"
 #include "util/sha256.hpp"
 #include "xraykit/error.hpp"
 
@@ -42,6 +43,7 @@ void init_dcmtk() {
 std::unique_ptr<DcmFileFormat> parse(const std::uint8_t* bytes, std::size_t size) {
   init_dcmtk();
   if (!is_dicom(bytes, size)) throw ImageError("not a DICOM file (no DICM marker after the preamble)");
+  check_dicom_structure(bytes, size);
   DcmInputBufferStream in;
   in.setBuffer(bytes, static_cast<offile_off_t>(size));
   in.setEos();
@@ -58,11 +60,19 @@ std::string text_of(DcmDataset& data, const DcmTagKey& tag) {
   return data.findAndGetOFString(tag, value).good() ? std::string(value.c_str()) : std::string();
 }
 
+// A value from the file as it may appear in a message: only if it is a short code made of
+// `allowed` characters (a hostile or careless file could put a name or control codes there).
+std::string shown(const std::string& value, const char* allowed) {
+  if (value.empty() || value.size() > 64 || value.find_first_not_of(allowed) != std::string::npos)
+    return "(an unrecognised value)";
+  return value;
+}
+
 // What the object is, named by its SOP class (never by a value that could identify anyone).
 std::string sop_class_name(DcmDataset& data) {
   const std::string uid = text_of(data, DCM_SOPClassUID);
   const char* name = uid.empty() ? nullptr : dcmFindNameOfUID(uid.c_str());
-  return name ? name : (uid.empty() ? "no SOP class" : uid);
+  return name ? name : (uid.empty() ? "no SOP class" : shown(uid, "0123456789."));
 }
 
 // The refusals that need only the header, in the order a user would want to hear them.
@@ -83,7 +93,7 @@ void check_header(DcmDataset& data, const DecodeOptions& options) {
   const std::string view = text_of(data, DCM_ViewPosition);
   if (options.frontal_only && !view.empty() && view != "AP" && view != "PA")
     throw ImageError(fmt::format("DICOM view position '{}': only frontal views (AP, PA) are read "
-                                 "(DecodeOptions::frontal_only)", view));
+                                 "(DecodeOptions::frontal_only)", shown(view, "ABCDEFGHIJKLMNOPQRSTUVWXYZ")));
 }
 
 // The VOI transform a viewer would use: the file's first window, else its first VOI LUT,
@@ -149,7 +159,8 @@ DicomTags dicom_tags(const std::uint8_t* bytes, std::size_t size) {
 std::string dicom_patient_hash(const std::string& patient_id) {
   if (patient_id.empty()) return {};
   const char* salt = std::getenv("XRAYKIT_PATIENT_SALT");
-  return "dcm-" + sha256_hex(std::string(salt ? salt : "") + patient_id).substr(0, 16);
+  // The separator keeps salt "ab" + id "c" apart from salt "a" + id "bc".
+  return "dcm-" + sha256_hex(salt && *salt ? std::string(salt) + '\n' + patient_id : patient_id).substr(0, 16);
 }
 
 }  // namespace xraykit

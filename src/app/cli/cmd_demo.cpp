@@ -88,7 +88,7 @@ Command add_demo_command(CLI::App& app) {
     install_interrupt_handler();
     ProgressPrinter printer;
     const FitResult r = model.fit(split.train, split.val, t, std::ref(printer));
-    if (r.history.empty()) return 130;
+    if (r.history.empty()) return interrupted_exit_status();
 
     const std::string model_path = (fs::path(a->out) / "pneumonia.xrk").string();
     const std::string report = (fs::path(a->out) / "report.html").string();
@@ -104,7 +104,7 @@ Command add_demo_command(CLI::App& app) {
                  all.classes()[split.val.label(i)], p.class_name, all.classes()[1], p.probabilities[1]);
     }
     fmt::print("\nmodel:  {}\nreport: {}\nnext:   xraykit predict {} IMAGE...\n", model_path, report, model_path);
-    return r.cancelled ? 130 : 0;
+    return r.cancelled ? interrupted_exit_status() : 0;
   };
 }
 

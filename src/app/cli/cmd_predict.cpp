@@ -57,7 +57,7 @@ void print_result(const ResNetClassifier& model, const FilePrediction& r) {
 
 Command add_predict_command(CLI::App& app) {
   struct Args {
-    std::string model, csv, shipped = "pneumonia";
+    std::string model, csv, shipped;
     std::vector<std::string> inputs;
     double threshold = -1;
     bool tta = false;
@@ -78,8 +78,7 @@ Command add_predict_command(CLI::App& app) {
   cmd->add_option("--csv", a->csv, "Also write the results as CSV");
   cmd->add_option("--shipped", a->shipped,
                   "Which shipped model answers when no model file is given: pneumonia (NORMAL/PNEUMONIA) or "
-                  "pneumonia-kinds (NORMAL/BACTERIAL/VIRAL)")
-      ->capture_default_str();
+                  "pneumonia-kinds (NORMAL/BACTERIAL/VIRAL); default pneumonia");
   cmd->add_option("--threshold", a->threshold, "Decision threshold on P(positive class) (default: the model's)");
   cmd->add_flag("--tta", a->tta, "Test-time augmentation (5 passes)");
   return [a] {
@@ -87,10 +86,11 @@ Command add_predict_command(CLI::App& app) {
     // message saying what it is); otherwise the shipped model answers.
     const auto first = fs::path(a->inputs.front()).extension();
     if (first == ".xrk" || first == ".ckpt") {
+      if (!a->shipped.empty()) throw InvalidArgument("give a model file or --shipped, not both");
       a->model = a->inputs.front();
       a->inputs.erase(a->inputs.begin());
     } else {
-      a->model = shipped_model_path(a->shipped);
+      a->model = shipped_model_path(a->shipped.empty() ? "pneumonia" : a->shipped);
     }
     if (a->inputs.empty()) throw InvalidArgument("no image given to classify (after the model file)");
     ResNetClassifier model = ResNetClassifier::load(a->model);

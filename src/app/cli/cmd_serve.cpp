@@ -15,7 +15,7 @@ namespace xraykit::cli {
 
 Command add_serve_command(CLI::App& app) {
   struct Args {
-    std::string model, host = "127.0.0.1", password_file, trusted_proxy, shipped = "pneumonia";
+    std::string model, host = "127.0.0.1", password_file, trusted_proxy, shipped;
     int port = 8080, workers = 2, queue = 16, max_files = 16;
     double max_body_mb = 32;
     std::int64_t max_pixels = 40'000'000, max_request_pixels = 64'000'000;
@@ -31,8 +31,8 @@ Command add_serve_command(CLI::App& app) {
       "API: curl -H \"Authorization: Bearer $XRAYKIT_PASSWORD\" -F files=@scan.jpeg http://127.0.0.1:8080/api/predict");
   cmd->add_option("MODEL", a->model, "Model file (default: the pneumonia model shipped with xraykit)");
   cmd->add_option("--shipped", a->shipped,
-                  "Which shipped model to serve when no model file is given: pneumonia or pneumonia-kinds")
-      ->capture_default_str();
+                  "Which shipped model to serve when no model file is given: pneumonia (default) or "
+                  "pneumonia-kinds");
   cmd->add_option("--host", a->host, "Address to bind (loopback unless you mean otherwise)")->capture_default_str();
   cmd->add_option("--port", a->port, "Port (0 = any free port)")->check(CLI::Range(0, 65535))->capture_default_str();
   cmd->add_option("--password-file", a->password_file, "File whose first line is the password (else $XRAYKIT_PASSWORD)");
@@ -64,7 +64,8 @@ Command add_serve_command(CLI::App& app) {
     } else {
       throw InvalidArgument("no password: use --password-file FILE or set XRAYKIT_PASSWORD");
     }
-    if (a->model.empty()) a->model = shipped_model_path(a->shipped);
+    if (!a->model.empty() && !a->shipped.empty()) throw InvalidArgument("give a model file or --shipped, not both");
+    if (a->model.empty()) a->model = shipped_model_path(a->shipped.empty() ? "pneumonia" : a->shipped);
     const ResNetClassifier model = ResNetClassifier::load(a->model);
     o.host = a->host;
     o.port = a->port;

@@ -202,7 +202,7 @@ int run_train(const TrainArgs& a) {
     fmt::print("\nstopped (Ctrl-C or SIGTERM). ");
     if (r.history.empty()) {
       fmt::print("No epoch was finished; nothing was saved.\n");
-      return 130;
+      return interrupted_exit_status();
     }
     print_resume_hint(a, arch, t, r.history.back().epoch);
   }
@@ -216,7 +216,7 @@ int run_train(const TrainArgs& a) {
   fmt::print("\nkept epoch {} of {} (best validation AUC: epoch {}){}\n\n{}\nmodel:  {}\nreport: {}\n", r.kept_epoch,
              r.history.size(), r.best_epoch, r.stopped_early ? " (early stop)" : "", r.validation.to_text(), a.output,
              report);
-  return r.cancelled ? 130 : 0;
+  return r.cancelled ? interrupted_exit_status() : 0;
 }
 
 }  // namespace

@@ -12,13 +12,14 @@
 namespace xraykit::cli {
 namespace {
 
-std::atomic<bool> g_interrupted{false};
+std::atomic<int> g_signal{0};
 
 // Ctrl-C and SIGTERM (systemd, kill, a scheduler) stop training after the current step, with
 // the last finished epoch in the checkpoint; a second signal ends the process at once.
 void on_stop_signal(int sig) {
-  g_interrupted = true;
-  std::signal(sig, SIG_DFL);
+  g_signal = sig;
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
 }
 
 double now() {
@@ -31,7 +32,8 @@ void install_interrupt_handler() {
   std::signal(SIGINT, on_stop_signal);
   std::signal(SIGTERM, on_stop_signal);
 }
-bool interrupted() { return g_interrupted; }
+bool interrupted() { return g_signal != 0; }
+int interrupted_exit_status() { return 128 + (g_signal != 0 ? g_signal.load() : SIGINT); }
 
 std::string format_seconds(double s) {
   if (!std::isfinite(s) || s < 0) return "?";
@@ -66,7 +68,7 @@ bool ProgressPrinter::operator()(const Progress& p) {
                p.steps, p.loss, p.learning_rate, p.images_per_second, format_seconds(p.eta_seconds));
     std::fflush(stdout);
   }
-  return !g_interrupted;
+  return g_signal == 0;
 }
 
 }  // namespace xraykit::cli

@@ -21,6 +21,8 @@ class ProgressPrinter {
 
 void install_interrupt_handler();
 bool interrupted();
+/// The exit status of a run stopped by a signal: 128 + its number (130 Ctrl-C, 143 SIGTERM).
+int interrupted_exit_status();
 
 std::string format_seconds(double s);
 

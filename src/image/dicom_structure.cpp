@@ -1,0 +1,177 @@
+#include "image/dicom_structure.hpp"
+
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "xraykit/error.hpp"
+
+namespace xraykit {
+
+namespace {
+
+constexpr std::uint32_t kUndefined = 0xFFFFFFFF;
+constexpr std::uint16_t kItemGroup = 0xFFFE;
+constexpr std::uint16_t kItem = 0xE000, kItemEnd = 0xE00D, kSequenceEnd = 0xE0DD;
+
+std::uint16_t u16(const std::uint8_t* p) { return static_cast<std::uint16_t>(p[0] | (p[1] << 8)); }
+std::uint32_t u32(const std::uint8_t* p) {
+  return static_cast<std::uint32_t>(p[0]) | (static_cast<std::uint32_t>(p[1]) << 8) |
+         (static_cast<std::uint32_t>(p[2]) << 16) | (static_cast<std::uint32_t>(p[3]) << 24);
+}
+
+bool long_vr(char a, char b) {  // explicit VRs with a 2-byte gap and a 4-byte length
+  static const char* kLong[] = {"OB", "OD", "OF", "OL", "OV", "OW", "SQ", "SV", "UC", "UN", "UR", "UT", "UV"};
+  for (const char* v : kLong)
+    if (v[0] == a && v[1] == b) return true;
+  return false;
+}
+
+[[noreturn]] void refuse(const std::string& why) { throw ImageError("malformed DICOM file (" + why + ")"); }
+
+// One open sequence or item: where it ends (SIZE_MAX: undefined length, ended by a delimiter)
+// and whether its content is a dataset (items of SQ) or raw fragments (encapsulated pixels).
+struct Open {
+  std::size_t end;
+  bool items;  // a sequence: its content is items
+  bool raw;    // encapsulated pixel data: items hold bytes, not elements
+};
+
+class Walker {
+ public:
+  Walker(const std::uint8_t* b, std::size_t n, bool explicit_vr) : b_(b), n_(n), explicit_(explicit_vr) {}
+
+  void run(std::size_t pos) {
+    while (true) {
+      while (!open_.empty() && open_.back().end != SIZE_MAX && pos == open_.back().end) open_.pop_back();
+      if (pos == limit()) {
+        if (open_.empty()) return;
+        refuse("a sequence or item runs past its end");
+      }
+      pos = step(pos);
+    }
+  }
+
+ private:
+  std::size_t limit() const { return open_.empty() ? n_ : (open_.back().end == SIZE_MAX ? n_ : open_.back().end); }
+
+  void need(std::size_t pos, std::size_t bytes) const {
+    if (bytes > limit() - pos) refuse("truncated element");
+  }
+
+  void push(Open o) {
+    if (open_.size() >= 2 * kMaxDicomNesting)  // a sequence and its item per level
+      refuse(fmt::format("sequences nested deeper than {}", kMaxDicomNesting));
+    open_.push_back(o);
+  }
+
+  std::size_t value_end(std::size_t pos, std::uint32_t length) const {
+    if (length > limit() - pos) refuse("an element is longer than the file");
+    return pos + length;
+  }
+
+  std::size_t step(std::size_t pos) {
+    need(pos, 8);
+    const std::uint16_t group = u16(b_ + pos), element = u16(b_ + pos + 2);
+    const bool in_sequence = !open_.empty() && open_.back().items;
+    if (group == kItemGroup) return delimiter_or_item(pos, element, in_sequence);
+    if (in_sequence) refuse("an element where a sequence item was expected");
+    std::uint32_t length;
+    std::size_t header;
+    bool sequence = false;
+    if (explicit_) {
+      const char v0 = static_cast<char>(b_[pos + 4]), v1 = static_cast<char>(b_[pos + 5]);
+      if (long_vr(v0, v1)) {
+        need(pos, 12);
+        length = u32(b_ + pos + 8);
+        header = 12;
+        sequence = v0 == 'S' && v1 == 'Q';
+      } else {
+        length = u16(b_ + pos + 6);
+        header = 8;
+      }
+    } else {
+      length = u32(b_ + pos + 4);
+      header = 8;
+    }
+    pos += header;
+    const bool pixels = group == 0x7FE0 && element == 0x0010;
+    // Implicit VR does not say SQ: a value that starts with an item tag is walked as one.
+    if (!explicit_ && length != kUndefined && length >= 8 && pos + 8 <= limit() && u16(b_ + pos) == kItemGroup &&
+        u16(b_ + pos + 2) == kItem)
+      sequence = true;
+    if (length == kUndefined) {
+      push({SIZE_MAX, true, pixels && !sequence});
+      return pos;
+    }
+    const std::size_t end = value_end(pos, length);
+    if (sequence) {
+      push({end, true, false});
+      return pos;
+    }
+    return end;
+  }
+
+  std::size_t delimiter_or_item(std::size_t pos, std::uint16_t element, bool in_sequence) {
+    const std::uint32_t length = u32(b_ + pos + 4);
+    pos += 8;
+    if (element == kSequenceEnd || element == kItemEnd) {
+      const bool want_items = element == kSequenceEnd;
+      if (open_.empty() || open_.back().end != SIZE_MAX || open_.back().items != want_items)
+        refuse("a delimiter that closes nothing");
+      open_.pop_back();
+      return pos;
+    }
+    if (element != kItem || !in_sequence) refuse("an item outside a sequence");
+    if (open_.back().raw) {  // a fragment of encapsulated pixel data: bytes, skipped
+      if (length == kUndefined) refuse("a pixel fragment of undefined length");
+      return value_end(pos, length);
+    }
+    push({length == kUndefined ? SIZE_MAX : value_end(pos, length), false, false});
+    return pos;
+  }
+
+  const std::uint8_t* b_;
+  std::size_t n_;
+  bool explicit_;
+  std::vector<Open> open_;
+};
+
+// The transfer syntax from the file meta group (always explicit VR little endian), and where
+// the dataset starts.
+std::size_t meta_group(const std::uint8_t* b, std::size_t n, std::string& syntax) {
+  std::size_t pos = 132;
+  while (pos + 8 <= n && u16(b + pos) == 0x0002) {
+    const std::uint16_t element = u16(b + pos + 2);
+    std::uint32_t length;
+    std::size_t header = 8;
+    if (long_vr(static_cast<char>(b[pos + 4]), static_cast<char>(b[pos + 5]))) {
+      if (pos + 12 > n) refuse("truncated file meta information");
+      length = u32(b + pos + 8);
+      header = 12;
+    } else {
+      length = u16(b + pos + 6);
+    }
+    if (length == kUndefined || length > n - pos - header) refuse("file meta information longer than the file");
+    if (element == 0x0010) {
+      syntax.assign(reinterpret_cast<const char*>(b + pos + header), length);
+      while (!syntax.empty() && (syntax.back() == '\0' || syntax.back() == ' ')) syntax.pop_back();
+    }
+    pos += header + length;
+  }
+  return pos;
+}
+
+}  // namespace
+
+void check_dicom_structure(const std::uint8_t* bytes, std::size_t size) {
+  std::string syntax;
+  const std::size_t start = meta_group(bytes, size, syntax);
+  if (syntax == "1.2.840.10008.1.2.1.99") refuse("deflated transfer syntax, not accepted");
+  if (syntax == "1.2.840.10008.1.2.2") refuse("big-endian transfer syntax, not accepted");
+  const bool implicit = syntax == "1.2.840.10008.1.2";  // every other syntax is explicit VR little endian
+  Walker(bytes, size, !implicit).run(start);
+}
+
+}  // namespace xraykit
