@@ -25,9 +25,10 @@ def main():
     model.save(out, half=True)
     shipped = xraykit.ResNetClassifier.load(out)
     paths = [row["path"] for row in csv.DictReader(open(data, encoding="utf-8"))]
-    a = np.array([r["probabilities"][1] for r in model.predict(paths)])
-    b = np.array([r["probabilities"][1] for r in shipped.predict(paths)])
-    flips = int(((a >= model.threshold) != (b >= shipped.threshold)).sum())
+    ra, rb = model.predict(paths), shipped.predict(paths)
+    a = np.array([r["probabilities"] for r in ra])
+    b = np.array([r["probabilities"] for r in rb])
+    flips = sum(x["label"] != y["label"] for x, y in zip(ra, rb))
     print(f"{out}: float16 against float32 on {len(a)} images: mean |dp| {np.abs(a - b).mean():.5f}, "
           f"worst {np.abs(a - b).max():.5f}, labels changed {flips}")
     if flips > len(a) // 200:
