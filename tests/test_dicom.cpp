@@ -55,6 +55,14 @@ std::vector<std::uint16_t> ramp(int w, int h, int max_value) {
   return v;
 }
 
+// 12 bits stored, shown over their whole range.
+DicomSpec full_window() {
+  DicomSpec s;
+  s.window_center = "2048";
+  s.window_width = "4096";
+  return s;
+}
+
 void write_dicom(const fs::path& path, DicomSpec s) {
   static std::once_flag codecs;
   std::call_once(codecs, [] {
@@ -160,9 +168,7 @@ TEST_CASE("DICOM pixels: modality rescale, then the file's window (12 and 16 bit
 
 TEST_CASE("DICOM MONOCHROME1 is inverted: bone is bright as in MONOCHROME2") {
   TempDir dir;
-  DicomSpec s;
-  s.window_center = "2048";
-  s.window_width = "4096";
+  DicomSpec s = full_window();
   write_dicom(dir / "m2.dcm", s);
   s.photometric = "MONOCHROME1";
   write_dicom(dir / "m1.dcm", s);
@@ -216,9 +222,7 @@ TEST_CASE("DICOM from real pixels: an identity window gives the source image bac
 
 TEST_CASE("compressed DICOM decodes to the same pixels as uncompressed") {
   TempDir dir;
-  DicomSpec s;
-  s.window_center = "2048";
-  s.window_width = "4096";
+  DicomSpec s = full_window();
   write_dicom(dir / "plain.dcm", s);
   const Image plain = load(dir / "plain.dcm");
   for (E_TransferSyntax xfer : {EXS_RLELossless, EXS_JPEGProcess14SV1, EXS_JPEGLSLossless}) {
@@ -334,10 +338,8 @@ TEST_CASE("DICOM patients: PatientID hashed one way, never shown in clear") {
   for (const char* cls : {"NORMAL", "PNEUMONIA"}) {
     fs::create_directories(dir / cls);
     for (const char* id : {"MRN0042", "MRN0042", "MRN0043", "MRN0044"}) {
-      DicomSpec s;
+      DicomSpec s = full_window();
       s.patient_id = std::string(id) + cls;
-      s.window_center = "2048";
-      s.window_width = "4096";
       write_dicom(dir / cls / ("img" + std::to_string(n++) + ".dcm"), s);
     }
   }
