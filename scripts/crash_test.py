@@ -53,9 +53,14 @@ def small_data(data, work, every):
     return root
 
 
+def train_command(xk, data, out, *extra):
+    """The small, deterministic training run every part uses (fp32: the same on every CPU)."""
+    return [xk, "train", data, "-o", out, "--size", "32", "--epochs", "6", "--no-bf16", "--seed", "5", *extra]
+
+
 def train(xk, data, out, *extra, check=True):
-    cmd = [xk, "train", data, "-o", out, "--size", "32", "--epochs", "6", "--no-bf16", "--seed", "5", *extra]
-    return subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=check)
+    return subprocess.run(train_command(xk, data, out, *extra), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                          text=True, check=check)
 
 
 def model_saves(work, kills, rng):
@@ -83,9 +88,7 @@ def checkpoints(xk, data, work, kills, rng):
     resumed = 0
     for i in range(kills):
         out = os.path.join(work, f"k{i}.xrk")
-        child = subprocess.Popen([xk, "train", data, "-o", out, "--size", "32", "--epochs", "6", "--no-bf16",
-                                  "--seed", "5"], stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.DEVNULL)
+        child = subprocess.Popen(train_command(xk, data, out), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(rng.uniform(1.5, 6))
         child.send_signal(signal.SIGKILL)
         child.wait()
@@ -107,8 +110,7 @@ def sigterm(xk, data, work):
     whole = os.path.join(work, "whole.xrk")
     train(xk, data, whole)
     out = os.path.join(work, "stopped.xrk")
-    child = subprocess.Popen([xk, "train", data, "-o", out, "--size", "32", "--epochs", "6", "--no-bf16", "--seed",
-                              "5"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    child = subprocess.Popen(train_command(xk, data, out), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     while not os.path.exists(out + ".ckpt") and child.poll() is None:
         time.sleep(0.02)
     child.send_signal(signal.SIGTERM)

@@ -45,9 +45,9 @@ class Images(torch.utils.data.Dataset):
 def accuracy(net, data, bf16):
     """Accuracy at threshold 0.5 on P(class 1), the network left in train mode afterwards."""
     net.eval()
-    x = torch.stack([T.Normalize([0.449], [0.226])(T.ToTensor()(Image.fromarray(np.ascontiguousarray(data.image(i)),
-                                                                                   mode="L"))) for i in range(len(data))])
-    y = np.array([data.label(i) for i in range(len(data))])
+    images = Images(data, T.Lambda(lambda image: image))  # no augmentation; the same tensors and normalisation
+    x = torch.stack([images[i][0] for i in range(len(images))])
+    y = np.array(images.labels)
     with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
         p = torch.cat([torch.softmax(net(x[i:i + 64]).float(), 1)[:, 1] for i in range(0, len(x), 64)]).numpy()
     net.train()

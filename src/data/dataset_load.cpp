@@ -17,6 +17,7 @@
 #include <fmt/format.h>
 
 #include "data/dataset_storage.hpp"
+#include "image/dicom.hpp"
 #include "util/file_util.hpp"
 #include "util/threads.hpp"
 #include "xraykit/error.hpp"
@@ -205,9 +206,7 @@ Listing list_manifest(const std::string& csv_path, const DatasetOptions& o) {
 // A DICOM file's hashed PatientID, or empty (not DICOM by name, no tag, unreadable: the
 // decoder reports unreadable files when it gets to them).
 std::string dicom_patient(const std::string& path) {
-  std::string ext = fs::path(path).extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char ch) { return std::tolower(ch); });
-  if (ext != ".dcm" && ext != ".dicom") return {};
+  if (!has_dicom_extension(path)) return {};
   try {
     return read_dicom_tags(path).patient;
   } catch (const Error&) {

@@ -4,7 +4,10 @@
 // is decoded), colour to grey, and keeps every patient-identifying value out of messages.
 #include "image/dicom.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <cstdlib>
+#include <filesystem>
 #include <memory>
 #include <mutex>
 
@@ -110,6 +113,12 @@ void choose_window(DicomImage& image, Uint16 bits_stored) {
 }
 
 }  // namespace
+
+bool has_dicom_extension(const std::string& path) {
+  std::string ext = std::filesystem::path(path).extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  return ext == ".dcm" || ext == ".dicom";
+}
 
 bool is_dicom(const std::uint8_t* bytes, std::size_t size) {
   return bytes != nullptr && size >= 132 && bytes[128] == 'D' && bytes[129] == 'I' && bytes[130] == 'C' &&

@@ -8,6 +8,9 @@
 
 namespace xraykit {
 
+/// Whether a file name says DICOM (.dcm, .dicom, any case): part of is_image_file's rule.
+bool has_dicom_extension(const std::string& path);
+
 /// "DICM" after the 128-byte preamble (Part 10 files; bare datasets are not accepted).
 bool is_dicom(const std::uint8_t* bytes, std::size_t size);
 

@@ -194,7 +194,7 @@ Image load_image(const std::string& path, const DecodeOptions& options) {
 bool is_image_file(const std::string& path) {
   std::string ext = std::filesystem::path(path).extension().string();
   std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
-  return ext == ".jpg" || ext == ".jpeg" || ext == ".png" || ext == ".bmp" || ext == ".dcm" || ext == ".dicom";
+  return ext == ".jpg" || ext == ".jpeg" || ext == ".png" || ext == ".bmp" || has_dicom_extension(path);
 }
 
 DicomTags read_dicom_tags(const std::string& path) {
