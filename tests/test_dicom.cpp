@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <map>
 #include <mutex>
 #include <set>
 
@@ -358,6 +359,38 @@ TEST_CASE("DICOM patients: PatientID hashed one way, never shown in clear") {
   CHECK(patients.size() == 6);  // two images of each MRN0042 share their patient
   CHECK(patients.count(dicom_patient_hash("MRN0042NORMAL")) == 1);
   const std::string everything = d.to_csv() + d.summary() + d.detailed_summary() + d.skipped()[0].reason;
+  CHECK(d.detailed_summary().find("DICOM view positions: PA 8") != std::string::npos);
   CHECK(everything.find("MRN") == std::string::npos);
   CHECK(everything.find("DOE") == std::string::npos);
+}
+
+TEST_CASE("a Dataset records each DICOM file's view position; other formats have none") {
+  TempDir dir;
+  int n = 0;
+  for (const char* cls : {"NORMAL", "PNEUMONIA"}) {
+    fs::create_directories(dir / cls);
+    for (const char* view : {"AP", "PA", ""}) {
+      DicomSpec s = full_window();
+      s.view = view;
+      s.patient_id = "P" + std::to_string(n);
+      write_dicom(dir / cls / ("v" + std::to_string(n++) + ".dcm"), s);
+    }
+    save_png(Image{16, 16, 1, std::vector<std::uint8_t>(256, 90)},
+             (dir / cls / ("person" + std::to_string(n) + "_plain.png")).string());
+  }
+  DatasetOptions o;
+  o.image_size = 16;
+  const Dataset d = Dataset::from_folder(dir.path().string(), o);
+  REQUIRE(d.size() == 8);
+  std::map<std::string, std::string> view_of;
+  for (std::size_t i = 0; i < d.size(); ++i) view_of[fs::path(d.path(i)).filename().string()] = d.view_position(i);
+  CHECK(view_of["v0.dcm"] == "AP");
+  CHECK(view_of["v1.dcm"] == "PA");
+  CHECK(view_of["v2.dcm"].empty());
+  CHECK(view_of["person3_plain.png"].empty());
+  // Views survive subsets and splits (they belong to the image, not to the view of it).
+  const Dataset sub = d.subset({1});
+  CHECK(sub.view_position(0) == d.view_position(1));
+  CHECK(d.detailed_summary().find("DICOM view positions: AP 2, PA 2") != std::string::npos);
+  CHECK_THROWS_AS(d.view_position(8), InvalidArgument);
 }

@@ -109,6 +109,9 @@ class XRAYKIT_API Dataset {
   const std::string& path(std::size_t i) const;
   int label(std::size_t i) const;
   const std::string& patient(std::size_t i) const;
+  /// The DICOM ViewPosition (0018,5101) of the file, "AP", "PA", ...; empty for other
+  /// formats and DICOM files without the tag.
+  const std::string& view_position(std::size_t i) const;
   /// Stable id of the sample: its position in the dataset that loaded it, shared by
   /// every subset and split of that dataset.
   std::size_t id(std::size_t i) const;

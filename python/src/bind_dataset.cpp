@@ -95,6 +95,8 @@ void add_accessors(DatasetClass& cls) {
       .def("path", &Dataset::path, py::arg("i"))
       .def("label", &Dataset::label, py::arg("i"))
       .def("patient", &Dataset::patient, py::arg("i"))
+      .def("view_position", &Dataset::view_position, py::arg("i"),
+           "DICOM ViewPosition of the file (AP, PA, ...); empty for other formats.")
       .def("image", [](const Dataset& d, std::size_t i) { return to_array(d.image(i)); }, py::arg("i"),
            "The cached image as uint8 (H, W) or (H, W, 3).")
       .def("subset", &Dataset::subset, py::arg("positions"))

@@ -1,5 +1,6 @@
 // Dataset views: accessors, counts, batches and summaries over the shared storage.
 #include <algorithm>
+#include <map>
 #include <numeric>
 #include <set>
 
@@ -36,6 +37,7 @@ std::size_t checked(const std::vector<std::size_t>& index, std::size_t i) {
 const std::string& Dataset::path(std::size_t i) const { return storage_->paths[checked(index_, i)]; }
 int Dataset::label(std::size_t i) const { return storage_->labels[checked(index_, i)]; }
 const std::string& Dataset::patient(std::size_t i) const { return storage_->patients[checked(index_, i)]; }
+const std::string& Dataset::view_position(std::size_t i) const { return storage_->views[checked(index_, i)]; }
 std::size_t Dataset::id(std::size_t i) const { return checked(index_, i); }
 const std::uint8_t* Dataset::pixels(std::size_t i) const {
   return storage_->pixels.data() + checked(index_, i) * storage_->image_bytes();
@@ -128,6 +130,18 @@ std::string Dataset::summary() const {
                      num_patients(), image_size(), image_size(), channels(), skipped().size(), ignored());
 }
 
+namespace {
+// "PA 12, AP 3" over the images that carry a DICOM view position; empty when none does.
+std::string view_counts(const Dataset& d) {
+  std::map<std::string, std::size_t> counts;
+  for (std::size_t i = 0; i < d.size(); ++i)
+    if (!d.view_position(i).empty()) ++counts[d.view_position(i)];
+  std::string out;
+  for (const auto& [view, n] : counts) out += fmt::format("{}{} {}", out.empty() ? "" : ", ", view, n);
+  return out;
+}
+}  // namespace
+
 std::string Dataset::detailed_summary() const {
   std::string out = fmt::format("Dataset: {}\n", storage_->source);
   out += fmt::format("  images {}, patients {}, classes {}, input {}x{}, {} channel(s)\n", size(),
@@ -139,6 +153,8 @@ std::string Dataset::detailed_summary() const {
   for (std::size_t c = 0; c < counts.size(); ++c)
     out += fmt::format("  {:<20} {:>8} {:>6.1f}% {:>9} {:>8.3f}\n", classes()[c], counts[c],
                        size() ? 100.0 * counts[c] / size() : 0.0, patients[c], weights[c]);
+  const std::string views = view_counts(*this);
+  if (!views.empty()) out += fmt::format("  DICOM view positions: {}\n", views);
   out += fmt::format("  ignored (hidden or not an image): {}\n", ignored());
   out += fmt::format("  skipped: {}\n", skipped().size());
   for (const auto& s : skipped()) out += fmt::format("    {}: {}\n", s.path, s.reason);

@@ -203,37 +203,30 @@ Listing list_manifest(const std::string& csv_path, const DatasetOptions& o) {
   return listing;
 }
 
-// A DICOM file's hashed PatientID, or empty (not DICOM by name, no tag, unreadable: the
-// decoder reports unreadable files when it gets to them).
-std::string dicom_patient(const std::string& path) {
-  if (!has_dicom_extension(path)) return {};
+std::optional<std::regex> patient_rule(const DatasetOptions& o) {
+  if (o.patient_regex.empty()) return std::nullopt;
   try {
-    return read_dicom_tags(path).patient;
-  } catch (const Error&) {
-    return {};
+    return std::regex(o.patient_regex);
+  } catch (const std::regex_error& e) {
+    throw InvalidArgument(fmt::format("patient_regex '{}' is not a valid regex ({})", o.patient_regex, e.what()));
   }
 }
 
 // Fills in patient ids that the source did not give, in this order: the user's regex, else
-// DICOM's PatientID (hashed), else the Kermany file-name rules; counts the fallbacks.
-std::size_t assign_patients(std::vector<Candidate>& files, const DatasetOptions& o) {
-  std::optional<std::regex> user;
-  if (!o.patient_regex.empty()) {
-    try {
-      user.emplace(o.patient_regex);
-    } catch (const std::regex_error& e) {
-      throw InvalidArgument(fmt::format("patient_regex '{}' is not a valid regex ({})", o.patient_regex, e.what()));
-    }
-  }
+// DICOM's PatientID (hashed, from `tags`, one per file), else the Kermany file-name rules;
+// counts the fallbacks.
+std::size_t assign_patients(std::vector<Candidate>& files, const std::vector<DicomTags>& tags,
+                            const std::optional<std::regex>& user) {
   std::size_t fallbacks = 0;
-  for (auto& c : files) {
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    Candidate& c = files[i];
     if (!c.patient.empty()) continue;
     const std::string name = fs::path(c.path).filename().string();
     std::smatch m;
     if (user) {
       if (std::regex_search(name, m, *user)) c.patient = m.size() > 1 && m[1].matched ? m[1].str() : m[0].str();
     } else {
-      c.patient = dicom_patient(c.path);
+      c.patient = tags[i].patient;
       if (c.patient.empty()) c.patient = patient_from_filename(name);
     }
     if (c.patient.empty()) {
@@ -242,6 +235,13 @@ std::size_t assign_patients(std::vector<Candidate>& files, const DatasetOptions&
     }
   }
   return fallbacks;
+}
+
+// Reads a file once: its pixels and, for DICOM, its tags from the same parse.
+Image read_image(const std::string& path, const DecodeOptions& options, DicomTags& tags) {
+  const std::vector<std::uint8_t> bytes = read_file(path);
+  if (is_dicom(bytes.data(), bytes.size())) return decode_dicom(bytes.data(), bytes.size(), options, &tags);
+  return decode_image(bytes.data(), bytes.size(), options);
 }
 
 Dataset decode_all(Listing listing, const std::string& source, const DatasetOptions& o) {
@@ -253,17 +253,18 @@ Dataset decode_all(Listing listing, const std::string& source, const DatasetOpti
   s.ignored = listing.ignored;
   s.skipped = std::move(listing.skipped);
 
-  const std::size_t fallbacks = assign_patients(listing.files, o);
+  const std::optional<std::regex> user_rule = patient_rule(o);
   const std::size_t n = listing.files.size();
   const std::size_t bytes = s.image_bytes();
   s.pixels.resize(n * bytes);
   std::vector<std::string> errors(n);
+  std::vector<DicomTags> tags(n);
   std::atomic<std::size_t> next{0};
   const DecodeOptions dec{o.channels, o.max_pixels, o.image_size};
   auto work = [&] {
     for (std::size_t i; (i = next.fetch_add(1)) < n;) {
       try {
-        const Image img = fit_square(load_image(listing.files[i].path, dec), o.image_size, o.geometry);
+        const Image img = fit_square(read_image(listing.files[i].path, dec, tags[i]), o.image_size, o.geometry);
         std::copy(img.pixels.begin(), img.pixels.end(), s.pixels.begin() + i * bytes);
       } catch (const Error& e) {
         errors[i] = e.reason();  // the listing shows the path beside it
@@ -278,6 +279,7 @@ Dataset decode_all(Listing listing, const std::string& source, const DatasetOpti
   work();
   for (auto& t : pool) t.join();
 
+  const std::size_t fallbacks = assign_patients(listing.files, tags, user_rule);
   std::size_t kept = 0;
   for (std::size_t i = 0; i < n; ++i) {
     const Candidate& c = listing.files[i];
@@ -291,6 +293,7 @@ Dataset decode_all(Listing listing, const std::string& source, const DatasetOpti
     s.paths.push_back(c.path);
     s.labels.push_back(c.label);
     s.patients.push_back(c.patient);
+    s.views.push_back(tags[i].view_position);
     ++kept;
   }
   s.pixels.resize(kept * bytes);
@@ -409,6 +412,7 @@ Dataset Dataset::from_images(const std::vector<Image>& images, const std::vector
     s.paths.push_back(fmt::format("memory:{}", i));
     s.labels.push_back(labels[i]);
     s.patients.push_back(patients.empty() ? fmt::format("image{}", i) : patients[i]);
+    s.views.emplace_back();
   }
   return DatasetBuilder::make(std::move(s));
 }

@@ -16,6 +16,7 @@ struct Dataset::Storage {
   std::vector<std::string> paths;
   std::vector<int> labels;
   std::vector<std::string> patients;
+  std::vector<std::string> views;  // DICOM ViewPosition per image; empty when not DICOM or untagged
   std::vector<std::uint8_t> pixels;  // paths.size() images of image_bytes() each, HWC
   std::vector<SkippedFile> skipped;
   std::size_t ignored = 0;

@@ -99,6 +99,13 @@ void check_header(DcmDataset& data, const DecodeOptions& options) {
                                  "(DecodeOptions::frontal_only)", shown(view, "ABCDEFGHIJKLMNOPQRSTUVWXYZ")));
 }
 
+DicomTags tags_of(DcmDataset& data) {
+  DicomTags tags;
+  tags.patient = dicom_patient_hash(text_of(data, DCM_PatientID));
+  tags.view_position = text_of(data, DCM_ViewPosition);
+  return tags;
+}
+
 // The VOI transform a viewer would use: the file's first window, else its first VOI LUT,
 // else (documented fallback) none for values stored in 8 bits (already display values, as in
 // a secondary capture of a radiograph) and the full range of the rescaled values above that.
@@ -125,10 +132,11 @@ bool is_dicom(const std::uint8_t* bytes, std::size_t size) {
          bytes[131] == 'M';
 }
 
-Image decode_dicom(const std::uint8_t* bytes, std::size_t size, const DecodeOptions& options) {
+Image decode_dicom(const std::uint8_t* bytes, std::size_t size, const DecodeOptions& options, DicomTags* tags) {
   auto file = parse(bytes, size);
   DcmDataset& data = *file->getDataset();
   check_header(data, options);
+  if (tags) *tags = tags_of(data);
   Uint16 bits_stored = 8;
   data.findAndGetUint16(DCM_BitsStored, bits_stored);
   DicomImage decoded(file.get(), data.getOriginalXfer(), CIF_MayDetachPixelData, 0, 1);
@@ -158,11 +166,7 @@ Image decode_dicom(const std::uint8_t* bytes, std::size_t size, const DecodeOpti
 
 DicomTags dicom_tags(const std::uint8_t* bytes, std::size_t size) {
   auto file = parse(bytes, size);
-  DcmDataset& data = *file->getDataset();
-  DicomTags tags;
-  tags.patient = dicom_patient_hash(text_of(data, DCM_PatientID));
-  tags.view_position = text_of(data, DCM_ViewPosition);
-  return tags;
+  return tags_of(*file->getDataset());
 }
 
 std::string dicom_patient_hash(const std::string& patient_id) {

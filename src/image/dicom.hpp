@@ -14,7 +14,10 @@ bool has_dicom_extension(const std::string& path);
 /// "DICM" after the 128-byte preamble (Part 10 files; bare datasets are not accepted).
 bool is_dicom(const std::uint8_t* bytes, std::size_t size);
 
-Image decode_dicom(const std::uint8_t* bytes, std::size_t size, const DecodeOptions& options);
+/// Decodes one radiograph; `tags`, when given, receives its tags from the same parse (the
+/// Dataset reads each file once).
+Image decode_dicom(const std::uint8_t* bytes, std::size_t size, const DecodeOptions& options,
+                   DicomTags* tags = nullptr);
 
 DicomTags dicom_tags(const std::uint8_t* bytes, std::size_t size);
 
