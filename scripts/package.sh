@@ -34,7 +34,7 @@ cat > "$root/consumer.c" <<'C'
 #include <xraykit.h>
 int main(void) { printf("C consumer: xraykit %s\n", xrk_version()); return 0; }
 C
-cc -std=c99 "$root/consumer.c" -I"$root/usr/include" -L"$libdir" -lxraykit_c -o "$root/consumer"
+cc -std=c99 "$root/consumer.c" $(PKG_CONFIG_PATH="$libdir/pkgconfig" pkg-config --cflags --libs xraykit-c) -o "$root/consumer"
 "$root/consumer"
 PYTHONPATH="$root/usr/lib/python3/dist-packages" /usr/bin/python3 -c "import xraykit; print('python:', xraykit.__version__, xraykit.__file__)"
 # The shipped model is found from the unpacked library's own place (../../share/xraykit/models).
@@ -44,6 +44,6 @@ case "$shipped" in "$root"/*) ;; *) echo "the shipped model was not found inside
 for f in include/xraykit/classifier.hpp include/xraykit.h share/doc/xraykit/README.md share/xraykit/models/pneumonia.xrk lib/systemd/system/xraykit.service; do
   [ -e "$root/usr/$f" ] || { echo "missing from the package: /usr/$f" >&2; exit 1; }
 done
-ls "$libdir"/cmake/xraykit/xraykitConfig.cmake "$libdir"/pkgconfig/xraykit.pc > /dev/null
+ls "$libdir"/cmake/xraykit/xraykitConfig.cmake "$libdir"/pkgconfig/xraykit.pc "$libdir"/pkgconfig/xraykit-c.pc > /dev/null
 dpkg-deb -f "$deb" Depends | grep -q "libtorch" || { echo "Depends lacks the LibTorch runtime" >&2; exit 1; }
 echo "package OK"

@@ -31,6 +31,7 @@ img2dcm -q "$data/NORMAL/${first%.dcm}.jpeg" "$work/lateral.dcm" -k "PatientName
 [ "$(ls "$work/dcm/NORMAL" "$work/dcm/PNEUMONIA" | grep -c '\.dcm$')" -eq 48 ] && ok "48 DICOM files made" || bad "DICOM files made"
 
 "$xk" dataset "$work/dcm" > "$out/dataset.txt" 2>&1 && grep -q "images 48" "$out/dataset.txt" &&
+  grep -q "DICOM view positions: PA 48" "$out/dataset.txt" &&
   ok "dataset reads DICOM folders" || { bad "dataset"; head -5 "$out/dataset.txt"; }
 
 "$xk" train "$work/dcm" -o "$out/m.xrk" --size 32 --epochs 1 > "$out/train.txt" 2>&1 && [ -s "$out/m.xrk" ] &&
@@ -70,9 +71,9 @@ import sys, xraykit
 m = xraykit.ResNetClassifier.load(sys.argv[1])
 print(m.predict(sys.argv[2]))
 d = xraykit.Dataset.from_folder(sys.argv[3], image_size=32)
-print(len(d), [d.patient(i) for i in range(3)])
+print(len(d), [d.patient(i) for i in range(3)], 'views', {d.view_position(i) for i in range(len(d))})
 " "$out/m.xrk" "$work/dcm/NORMAL/$first" "$work/dcm" > "$out/python.txt" 2>&1 &&
-  grep -q "probabilities" "$out/python.txt" && ok "Python reads DICOM" || { bad "Python"; tail -3 "$out/python.txt"; }
+  grep -q "probabilities" "$out/python.txt" && grep -q "views {'PA'}" "$out/python.txt" && ok "Python reads DICOM" || { bad "Python"; tail -3 "$out/python.txt"; }
 /usr/bin/python3 "$src/examples/ctypes/predict_ctypes.py" "$libc" "$work/dcm/NORMAL/$first" > "$out/ctypes.txt" 2>&1 &&
   ok "C ABI (ctypes) reads DICOM" || { bad "C ABI"; tail -3 "$out/ctypes.txt"; }
 
