@@ -55,6 +55,23 @@ TEST_CASE("the predictions CSV has one row per file: class, uncertain or the err
         "broken.jpeg,,,,,broken.jpeg: not an image\n");
 }
 
+TEST_CASE("a file name that a spreadsheet would run as a formula is defused") {
+  auto rows = results("=HYPERLINK(\"http://x\")");
+  CHECK(prediction_csv_row(rows[0], 2).rfind("\"'=HYPERLINK(\"\"http://x\"\")\",PNEUMONIA,", 0) == 0);
+  rows[0].path = "@SUM(A1)";
+  CHECK(prediction_csv_row(rows[0], 2).rfind("'@SUM(A1),", 0) == 0);
+  rows[0].path = "-2+3.jpeg";
+  CHECK(prediction_csv_row(rows[0], 2).rfind("'-2+3.jpeg,", 0) == 0);
+  rows[0].path = "ok=fine.jpeg";  // only the first character makes a formula
+  CHECK(prediction_csv_row(rows[0], 2).rfind("ok=fine.jpeg,", 0) == 0);
+  // The rows and header are the pieces save_predictions_csv writes.
+  TempDir dir;
+  save(dir / "p.csv", "x.jpeg");
+  const auto all = results("x.jpeg");
+  CHECK(slurp(dir / "p.csv") == predictions_csv_header({"NORMAL", "PNEUMONIA"}) + prediction_csv_row(all[0], 2) +
+                                    prediction_csv_row(all[1], 2) + prediction_csv_row(all[2], 2));
+}
+
 TEST_CASE("a save replaces a file whole and leaves no temporary behind") {
   TempDir dir;
   const fs::path out = dir / "results.csv";

@@ -90,9 +90,15 @@ inline std::string shown_label(const Prediction& p) {
 
 /// Writes predict_files() results as CSV, atomically: `path,label,p_<class>...,ood_score,error`,
 /// one row per file (label per shown_label(); a failed file has only its path and error).
-/// IoError naming the path.
+/// A path that a spreadsheet would run as a formula (starting with = + - @) gets a leading
+/// apostrophe. IoError naming the path.
 XRAYKIT_API void save_predictions_csv(const std::string& path, const std::vector<std::string>& classes,
                                       const std::vector<FilePrediction>& results);
+
+/// The pieces of that CSV, for callers that assemble it elsewhere (the web page gathers rows
+/// from many requests): the header line and one row, each ending in a newline.
+XRAYKIT_API std::string predictions_csv_header(const std::vector<std::string>& classes);
+XRAYKIT_API std::string prediction_csv_row(const FilePrediction& result, std::size_t num_classes);
 
 /// Why the model decided: a Grad-CAM map (Selvaraju et al. 2017) of one class.
 struct Explanation {

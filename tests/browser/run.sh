@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # End-to-end browser test: a model trained on the real data (a quarter of it, 128 px, one
-# epoch), served by `xraykit serve`, used through headless Debian chromium.
-# usage: run.sh XRAYKIT_BINARY DATA_DIR SCREENSHOT_PNG
+# epoch), served by `xraykit serve`, used through headless Debian chromium to classify a
+# folder of 300 other images (classify.mjs).
+# usage: run.sh XRAYKIT_BINARY DATA_DIR SCREENSHOT_DIR
 set -euo pipefail
-xk="$1"; data="$2"; shot="$3"
+xk="$1"; data="$2"; shots="$3"
 here="$(cd "$(dirname "$0")" && pwd)"
 [ -x /usr/bin/chromium ] || { echo "chromium is missing: run scripts/setup.sh"; exit 1; }
 if [ ! -d "$here/node_modules/playwright-core" ]; then
@@ -27,7 +28,11 @@ XRAYKIT_PASSWORD="$password" "$xk" serve "$work/model.xrk" --port "$port" > "$wo
 server=$!
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" > /dev/null && break; sleep 0.2; done
 
-images=("$data"/PNEUMONIA/*)
-image="${images[0]}"  # the training subset takes every fourth file from the fourth on: not this one
-node "$here/upload.mjs" "http://127.0.0.1:$port" "$password" "$image" "$shot"
-echo "screenshot: $shot"
+# 150 images of each class that the model did not train on (it took every fourth file from the
+# fourth on; these are the files after those).
+mkdir -p "$work/classify/NORMAL" "$work/classify/PNEUMONIA" "$shots"
+for cls in NORMAL PNEUMONIA; do
+  ls "$data/$cls" | awk 'NR % 4 == 1 && ++n <= 150' | while read -r f; do cp "$data/$cls/$f" "$work/classify/$cls/"; done
+done
+node "$here/classify.mjs" "http://127.0.0.1:$port" "$password" "$work/classify" 300 "$shots"
+echo "screenshots: $shots"

@@ -1,5 +1,7 @@
 """HTTP tests against a real `xraykit serve` process with a real client (urllib)."""
 import base64
+import csv
+import io
 import http.cookiejar
 import json
 import signal
@@ -104,10 +106,27 @@ def test_predict_multipart_raw_and_heatmap(server, png_bytes):
     assert status == 200 and "heatmap_png" not in json.loads(out)["results"][0]
 
 
+def test_results_carry_the_decision_and_the_predictions_csv(server, png_bytes):
+    """A page that gathers many requests writes the CSV of `xraykit predict --csv` from these."""
+    body, headers = multipart([("=cmd|calc.png", png_bytes), ("b,c.png", png_bytes)])
+    status, _, out = request(server.url + "/api/predict", data=body, headers={**headers, **BEARER})
+    assert status == 200
+    res = json.loads(out)
+    assert res["csv_header"] == "path,label,p_NORMAL,p_PNEUMONIA,ood_score,error\n"
+    rows = list(csv.reader(io.StringIO(res["csv_header"] + "".join(r["csv_row"] for r in res["results"]))))
+    assert [row[0] for row in rows[1:]] == ["'=cmd|calc.png", "b,c.png"]  # a formula is defused
+    for r, row in zip(res["results"], rows[1:]):
+        assert len(row) == 6 and row[1] == r["decision"] and abs(float(row[3]) - r["positive_probability"]) < 1e-5
+        assert r["decision"] == ("UNCERTAIN" if r["out_of_distribution"] else r["label"])
+    status, _, out = request(server.url + "/api/model", headers=BEARER)
+    limits = json.loads(out)["limits"]
+    assert limits["max_files"] == 4 and limits["max_body_bytes"] == 1 << 20 and json.loads(out)["positive_class"] == "PNEUMONIA"
+
+
 def test_errors_and_limits(server, png_bytes, tmp_path):
     body, headers = multipart([("scan.png", png_bytes), ("notes.txt", b"not an image")])
     status, _, out = request(server.url + "/api/predict", data=body, headers={**headers, **BEARER})
-    assert status == 400 and json.loads(out)["file"] == "notes.txt"
+    assert status == 400 and json.loads(out)["file"] == "notes.txt" and json.loads(out)["index"] == 1
     body, headers = multipart([(f"{i}.png", png_bytes) for i in range(5)])
     status, _, out = request(server.url + "/api/predict", data=body, headers={**headers, **BEARER})
     assert status == 400 and "limit is 4" in json.loads(out)["error"]

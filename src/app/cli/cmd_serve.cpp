@@ -66,7 +66,7 @@ Command add_serve_command(CLI::App& app) {
     }
     if (!a->model.empty() && !a->shipped.empty()) throw InvalidArgument("give a model file or --shipped, not both");
     if (a->model.empty()) a->model = shipped_model_path(a->shipped.empty() ? "pneumonia" : a->shipped);
-    const ResNetClassifier model = ResNetClassifier::load(a->model);
+    auto model = std::make_shared<const ResNetClassifier>(ResNetClassifier::load(a->model));
     o.host = a->host;
     o.port = a->port;
     o.workers = a->workers;
@@ -80,7 +80,7 @@ Command add_serve_command(CLI::App& app) {
       fmt::print("xraykit serve: {} on http://{}:{}/ (Ctrl-C to stop)\n", a->model, a->host, port);
       std::fflush(stdout);
     };
-    return web::serve(model, o);
+    return web::serve(std::move(model), o);
   };
 }
 

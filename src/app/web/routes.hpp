@@ -9,13 +9,14 @@
 
 #include "auth.hpp"
 #include "gate.hpp"
+#include "model_slot.hpp"
 #include "server.hpp"
 #include "xraykit/classifier.hpp"
 
 namespace xraykit::web {
 
 struct App {
-  const ResNetClassifier& model;
+  ModelSlot model;
   const ServeOptions& options;
   Auth auth;
   Gate gate;

@@ -37,19 +37,45 @@ bool wants_heatmaps(const httplib::Request& req) {
 }
 
 void model_info(const App& app, httplib::Response& res) {
-  const ResNetClassifier& m = app.model;
+  const auto model = app.model.current();
+  const ResNetClassifier& m = *model;
+  const bool binary = m.classes().size() == 2;
   const json j = {{"arch", m.arch()},
                   {"classes", m.classes()},
+                  {"positive_class", binary ? m.classes()[1] : ""},
                   {"image_size", m.image_size()},
                   {"channels", m.channels()},
                   {"threshold", m.threshold()},
                   {"provenance", json::parse(m.provenance())},
-                  {"intended_use", "decision support for trained staff; not a diagnosis"}};
+                  {"intended_use", "decision support for trained staff; not a diagnosis"},
+                  // What one request may carry: clients split larger batches to fit.
+                  {"limits", {{"max_files", app.options.max_files},
+                              {"max_body_bytes", app.options.max_body},
+                              {"max_pixels", app.options.max_pixels},
+                              {"max_request_pixels", app.options.max_request_pixels}}}};
   json_reply(res, j);
 }
 
+// One result as the page and API clients see it; `csv_row` is the row `xraykit predict --csv`
+// would write, so that a page gathering many requests writes the same CSV.
+json result_json(const ResNetClassifier& m, const std::string& file, const Prediction& p) {
+  json probs;
+  for (std::size_t c = 0; c < m.classes().size(); ++c) probs[m.classes()[c]] = p.probabilities[c];
+  FilePrediction row{file, true, p, "", nullptr};
+  json r = {{"file", file},
+            {"label", p.class_name},
+            {"decision", shown_label(p)},
+            {"probabilities", probs},
+            {"ood_score", p.ood_score},  // NaN (no check in the model) is written as null
+            {"out_of_distribution", p.out_of_distribution()},
+            {"csv_row", prediction_csv_row(row, m.classes().size())}};
+  if (m.classes().size() == 2) r["positive_probability"] = p.probabilities[1];
+  return r;
+}
+
 void predict(App& app, const httplib::Request& req, httplib::Response& res) {
-  const ResNetClassifier& m = app.model;
+  const auto model = app.model.current();  // the one model for the whole request, even if one is published meanwhile
+  const ResNetClassifier& m = *model;
   const std::vector<Upload> uploads = uploads_of(req);
   if (uploads.empty()) return json_error(res, 400, "no image in the request (multipart files or a raw image body)");
   if (static_cast<int>(uploads.size()) > app.options.max_files)
@@ -66,36 +92,33 @@ void predict(App& app, const httplib::Request& req, httplib::Response& res) {
   // one image (itself within max_pixels) that crosses the limit.
   std::int64_t held = 0;
   std::vector<Image> images;
-  for (const auto& u : uploads) {
+  for (std::size_t i = 0; i < uploads.size(); ++i) {
+    const Upload& u = uploads[i];
     try {
       images.push_back(decode_image(reinterpret_cast<const std::uint8_t*>(u.bytes->data()), u.bytes->size(), decode));
     } catch (const ImageError& e) {
-      return json_error(res, 400, fmt::format("{}: {}", u.name, e.reason()), u.name);
+      // The position too: names repeat (two folders' 0001.jpeg) and may not survive as UTF-8.
+      return json_reply(res, {{"error", fmt::format("{}: {}", u.name, e.reason())}, {"file", u.name}, {"index", i}}, 400);
     }
     held += static_cast<std::int64_t>(images.back().width) * images.back().height;
+    // 413, naming no file: no one image is at fault, the request is too big (send fewer).
     if (held > app.options.max_request_pixels)
-      return json_error(res, 400, fmt::format("{}: the request's images together exceed {} pixels; send fewer at once",
-                                              u.name, app.options.max_request_pixels), u.name);
+      return json_error(res, 413, fmt::format("the request's images together exceed {} pixels; send fewer at once",
+                                              app.options.max_request_pixels));
   }
   const bool binary = m.classes().size() == 2;
   const bool heatmaps = wants_heatmaps(req);
   const auto preds = m.predict(images);
   json results = json::array();
   for (std::size_t i = 0; i < preds.size(); ++i) {
-    json probs;
-    for (std::size_t c = 0; c < m.classes().size(); ++c) probs[m.classes()[c]] = preds[i].probabilities[c];
-    json r = {{"file", uploads[i].name},
-              {"label", preds[i].class_name},
-              {"probabilities", probs},
-              {"ood_score", preds[i].ood_score},  // NaN (no check in the model) is written as null
-              {"out_of_distribution", preds[i].out_of_distribution()}};
-    if (binary) r["positive_probability"] = preds[i].probabilities[1];
+    json r = result_json(m, uploads[i].name, preds[i]);
     if (heatmaps) r["heatmap_png"] = "data:image/png;base64," + base64_encode(m.explain(images[i], preds[i].label).overlay_png);
     results.push_back(r);
   }
   json_reply(res, {{"model", m.arch()},
                    {"threshold", m.threshold()},
                    {"positive_class", binary ? m.classes()[1] : ""},
+                   {"csv_header", predictions_csv_header(m.classes())},
                    {"results", results}});
 }
 

@@ -12,7 +12,8 @@ namespace xraykit::web {
 namespace {
 
 void upload_page(const App& app, httplib::Response& res) {
-  const ResNetClassifier& m = app.model;
+  const auto model = app.model.current();
+  const ResNetClassifier& m = *model;
   std::string page = replace_all(assets::index_html, "{{MODEL}}", escape_html(m.arch()));
   page = replace_all(page, "{{THRESHOLD}}", fmt::format("{:.3f}", m.threshold()));
   page = replace_all(page, "{{POSITIVE}}", escape_html(m.classes().size() == 2 ? m.classes()[1] : ""));
@@ -23,7 +24,7 @@ void model_card_page(const App& app, httplib::Response& res) {
   res.set_content("<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>xraykit — model card</title>"
                   "<link rel=stylesheet href=\"/login/style.css\"></head><body><header><h1>Model card</h1>"
                   "<nav><a href=\"/\">Classify</a></nav></header>" +
-                      app.model.card().to_html() + "</body></html>",
+                      app.model.current()->card().to_html() + "</body></html>",
                   "text/html; charset=utf-8");
 }
 

@@ -77,7 +77,7 @@ void block_shutdown_signals() {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
-int serve(const ResNetClassifier& model, const ServeOptions& o) {
+int serve(std::shared_ptr<const ResNetClassifier> model, const ServeOptions& o) {
   if (o.workers < 1 || o.workers > 64) throw InvalidArgument(fmt::format("workers must be in [1, 64], not {}", o.workers));
   if (o.queue < 0 || o.queue > 256) throw InvalidArgument(fmt::format("queue must be in [0, 256], not {}", o.queue));
   if (o.max_files < 1 || o.max_files > 1024) throw InvalidArgument(fmt::format("max_files must be in [1, 1024], not {}", o.max_files));
@@ -85,7 +85,7 @@ int serve(const ResNetClassifier& model, const ServeOptions& o) {
   if (o.max_pixels < 1) throw InvalidArgument(fmt::format("max_pixels must be positive, not {}", o.max_pixels));
   if (o.max_request_pixels < o.max_pixels)
     throw InvalidArgument(fmt::format("max_request_pixels ({}) must be at least max_pixels ({})", o.max_request_pixels, o.max_pixels));
-  App app{model, o, Auth(o.password, o.session_lifetime, o.max_failed_logins, o.failure_window), Gate(o.workers, o.queue)};
+  App app{ModelSlot(std::move(model)), o, Auth(o.password, o.session_lifetime, o.max_failed_logins, o.failure_window), Gate(o.workers, o.queue)};
 
   // Every admitted prediction holds a thread while it waits; the spare threads keep
   // /healthz and the login answering when the prediction queue is full.

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "xraykit/classifier.hpp"
@@ -39,8 +40,8 @@ struct ServeOptions {
 /// process.
 void block_shutdown_signals();
 
-/// Serves until SIGINT or SIGTERM; returns the process exit code. Errors that stop it from
-/// starting (port in use, bad options) are thrown as xraykit::Error.
-int serve(const ResNetClassifier& model, const ServeOptions& options);
+/// Serves `model` until SIGINT or SIGTERM; returns the process exit code. Errors that stop it
+/// from starting (port in use, bad options) are thrown as xraykit::Error.
+int serve(std::shared_ptr<const ResNetClassifier> model, const ServeOptions& options);
 
 }  // namespace xraykit::web

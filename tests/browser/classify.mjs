@@ -1,0 +1,76 @@
+// The classify page in a real browser: log in, classify a whole folder (more images than one
+// request may carry), check the sorted table and the summary, open one heatmap, download the
+// CSV, log out. Screenshots of each page go to SHOT_DIR.
+// usage: node classify.mjs URL PASSWORD FOLDER EXPECTED_IMAGES SHOT_DIR
+import { readFileSync } from "node:fs";
+import { chromium } from "playwright-core";
+
+const [url, password, folder, expectedText, shots] = process.argv.slice(2);
+const expected = Number(expectedText);
+const fail = (message) => { throw new Error(message); };
+
+const browser = await chromium.launch({
+  executablePath: "/usr/bin/chromium",
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--no-first-run"],
+});
+try {
+  const context = await browser.newContext({ viewport: { width: 1100, height: 900 }, acceptDownloads: true });
+  const page = await context.newPage();
+  const problems = [];
+  page.on("console", (m) => { if (m.type() === "error") problems.push(m.text()); });
+  page.on("pageerror", (e) => problems.push(String(e)));
+
+  await page.goto(url + "/");
+  if (!page.url().endsWith("/login")) fail("not sent to the login page: " + page.url());
+  await page.fill("#password", "wrong password");
+  await page.click("button[type=submit]");
+  await page.waitForSelector("text=Wrong password.");
+  await page.screenshot({ path: shots + "/1-login.png" });
+  problems.length = 0;  // the refused login is answered 401, which the console reports
+  await page.fill("#password", password);
+  await page.click("button[type=submit]");
+  await page.waitForSelector("body[data-ready='1']");
+
+  // A whole folder through the folder picker: the page splits it into requests.
+  await page.setInputFiles("#folder", folder);
+  await page.waitForFunction(() => document.getElementById("status").textContent.startsWith("Done"), null,
+                             { timeout: 120000 }).catch(async (e) => {
+    await page.screenshot({ path: shots + "/error.png", fullPage: true });
+    fail("classification did not finish: " + (await page.textContent("#status")) + "; " + problems.join("; ") + "; " + e);
+  });
+  const status = await page.textContent("#status");
+  const summary = await page.textContent("#summary");
+  const rows = await page.$$eval("#table tbody tr", (trs) => trs.map((tr) => Array.from(tr.cells, (td) => td.textContent)));
+  if (rows.length !== expected) fail(`${rows.length} rows in the table, expected ${expected}`);
+  const errors = rows.filter((r) => r[2] === "error");
+  if (errors.length) fail(`${errors.length} images failed, first: ${errors[0].join(" | ")}`);
+  const probabilities = rows.map((r) => Number(r[3]));
+  if (probabilities.some((p, i) => Number.isNaN(p) || (i > 0 && p > probabilities[i - 1])))
+    fail("the table is not sorted by probability, highest first");
+  if (!summary.startsWith(`${expected} image(s):`)) fail("summary line: " + summary);
+  await page.screenshot({ path: shots + "/2-results.png" });
+
+  // A heatmap only when asked for, for that one image.
+  await page.click("#table tbody tr:first-child .heatmap-link");
+  const heatmap = await page.waitForSelector("#heatmap-img[src^='data:image/png']", { timeout: 60000 });
+  await page.waitForFunction((img) => img.complete && img.naturalWidth > 0, heatmap);
+  await page.screenshot({ path: shots + "/3-heatmap.png" });
+
+  const [download] = await Promise.all([page.waitForEvent("download"), page.click("#csv")]);
+  const csv = readFileSync(await download.path(), "utf8").trim().split("\n");
+  if (!csv[0].startsWith("path,label,p_")) fail("CSV header: " + csv[0]);
+  if (csv.length !== expected + 1) fail(`${csv.length - 1} CSV rows, expected ${expected}`);
+  const names = new Set(rows.map((r) => r[1]));
+  if (!csv.slice(1).every((line) => names.has(line.split(",")[0]))) fail("CSV rows do not match the table's files");
+
+  await page.click("text=Sign out");
+  await page.waitForURL(/\/login$/);
+  await page.goto(url + "/");
+  if (!page.url().endsWith("/login")) fail("still signed in after signing out");
+  if (problems.length) fail("console errors: " + problems.join("; "));
+  console.log(`${status} ${summary}`);
+  console.log("browser test passed");
+} finally {
+  await browser.close();
+}
