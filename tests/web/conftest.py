@@ -30,14 +30,19 @@ def binary():
     return path
 
 
+def write_dataset(root, per_class=12):
+    """Two class folders of small synthetic X-rays, one patient per image: PNEUMONIA has a bright spot."""
+    for c, cls in enumerate(("NORMAL", "PNEUMONIA")):
+        (root / cls).mkdir(parents=True)
+        for i in range(per_class):
+            write_png(root / cls / f"person{c * 100 + i}_virus_{i}.png", 40, 40,
+                      lambda x, y: 200 if (c and abs(x - 20) < 6 and abs(y - 20) < 6) else (x * 3 + y * 5 + i) % 120)
+
+
 @pytest.fixture(scope="session")
 def model(tmp_path_factory, binary):
     root = tmp_path_factory.mktemp("data")
-    for c, cls in enumerate(("NORMAL", "PNEUMONIA")):
-        (root / cls).mkdir()
-        for i in range(12):
-            write_png(root / cls / f"person{c * 100 + i}_virus_{i}.png", 40, 40,
-                      lambda x, y: 200 if (c and abs(x - 20) < 6 and abs(y - 20) < 6) else (x * 3 + y * 5 + i) % 120)
+    write_dataset(root)
     path = tmp_path_factory.mktemp("model") / "m.xrk"
     subprocess.run([binary, "train", str(root), "-o", str(path), "--size", "32", "--epochs", "1", "--val", "0.25"],
                    check=True, capture_output=True)

@@ -13,9 +13,34 @@
 
 namespace xraykit::cli {
 
+namespace {
+
+// A secret from the first line of `file`, else from the environment variable `env`, which
+// is then scrubbed where it lies (what /proc/PID/environ shows) and removed, so that nothing
+// started later inherits it. Never from the command line: that shows in the process list.
+std::string read_secret(const std::string& file, const char* env, const char* what, const char* option) {
+  std::string secret;
+  if (!file.empty()) {
+    std::ifstream f(file);
+    if (!f) throw IoError(fmt::format("{}: cannot read the {} file", file, what));
+    std::getline(f, secret);
+    if (!secret.empty() && secret.back() == '\r') secret.pop_back();
+    if (secret.empty()) throw InvalidArgument(fmt::format("{}: the {} file's first line is empty", file, what));
+  } else if (char* value = std::getenv(env); value && *value) {
+    secret = value;
+    std::memset(value, 0, std::strlen(value));
+    ::unsetenv(env);
+  } else {
+    throw InvalidArgument(fmt::format("no {}: use {} FILE or set {}", what, option, env));
+  }
+  return secret;
+}
+
+}  // namespace
+
 Command add_serve_command(CLI::App& app) {
   struct Args {
-    std::string model, host = "127.0.0.1", password_file, trusted_proxy, shipped;
+    std::string model, host = "127.0.0.1", password_file, trusted_proxy, shipped, studio, admin_password_file, data_root;
     int port = 8080, workers = 2, queue = 16, max_files = 16;
     double max_body_mb = 32;
     std::int64_t max_pixels = 40'000'000, max_request_pixels = 64'000'000;
@@ -27,7 +52,8 @@ Command add_serve_command(CLI::App& app) {
       "  XRAYKIT_PASSWORD=... xraykit serve                  # the shipped pneumonia model\n"
       "  XRAYKIT_PASSWORD=... xraykit serve pneumonia.xrk\n"
       "  xraykit serve pneumonia.xrk --password-file /etc/xraykit/password --host 0.0.0.0 --port 8443\n"
-      "The password is never taken on the command line (it would show in the process list).\n"
+      "  XRAYKIT_PASSWORD=... XRAYKIT_ADMIN_PASSWORD=... xraykit serve --studio /var/lib/xraykit --data-root /srv/xrays\n"
+      "Passwords are never taken on the command line (they would show in the process list).\n"
       "API: curl -H \"Authorization: Bearer $XRAYKIT_PASSWORD\" -F files=@scan.jpeg http://127.0.0.1:8080/api/predict");
   cmd->add_option("MODEL", a->model, "Model file (default: the pneumonia model shipped with xraykit)");
   cmd->add_option("--shipped", a->shipped,
@@ -46,23 +72,24 @@ Command add_serve_command(CLI::App& app) {
       ->check(CLI::Range(std::int64_t{1}, std::int64_t{4'000'000'000}))->capture_default_str();
   cmd->add_option("--trusted-proxy", a->trusted_proxy,
                   "Address of a reverse proxy in front; its X-Forwarded-For then names the client for the login limit");
+  cmd->add_option("--studio", a->studio,
+                  "Turn on the studio (train, evaluate and publish from the browser at /studio), keeping its jobs "
+                  "and models in this folder");
+  cmd->add_option("--admin-password-file", a->admin_password_file,
+                  "File whose first line is the studio's admin password (else $XRAYKIT_ADMIN_PASSWORD); it must "
+                  "differ from the classify password");
+  cmd->add_option("--data-root", a->data_root, "Folder whose subfolders the studio offers as datasets");
   return [a] {
     web::block_shutdown_signals();  // before the model load starts Torch's threads
     web::ServeOptions o;
-    if (!a->password_file.empty()) {
-      std::ifstream f(a->password_file);
-      if (!f) throw IoError(fmt::format("{}: cannot read the password file", a->password_file));
-      std::getline(f, o.password);
-      if (!o.password.empty() && o.password.back() == '\r') o.password.pop_back();
-      if (o.password.empty()) throw InvalidArgument(fmt::format("{}: the password file's first line is empty", a->password_file));
-    } else if (char* env = std::getenv("XRAYKIT_PASSWORD"); env && *env) {
-      o.password = env;
-      // Scrubbed where it lies (what /proc/PID/environ shows) and removed, so that nothing
-      // started later inherits it.
-      std::memset(env, 0, std::strlen(env));
-      ::unsetenv("XRAYKIT_PASSWORD");
-    } else {
-      throw InvalidArgument("no password: use --password-file FILE or set XRAYKIT_PASSWORD");
+    o.password = read_secret(a->password_file, "XRAYKIT_PASSWORD", "password", "--password-file");
+    if (!a->studio.empty()) {
+      o.studio_dir = a->studio;
+      o.data_root = a->data_root;
+      o.admin_password = read_secret(a->admin_password_file, "XRAYKIT_ADMIN_PASSWORD", "studio admin password",
+                                     "--admin-password-file");
+    } else if (!a->data_root.empty() || !a->admin_password_file.empty()) {
+      throw InvalidArgument("--data-root and --admin-password-file belong to the studio: add --studio DIR");
     }
     if (!a->model.empty() && !a->shipped.empty()) throw InvalidArgument("give a model file or --shipped, not both");
     if (a->model.empty()) a->model = shipped_model_path(a->shipped.empty() ? "pneumonia" : a->shipped);

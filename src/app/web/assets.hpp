@@ -5,4 +5,6 @@ extern const char* const login_html;
 extern const char* const index_html;
 extern const char* const app_js;
 extern const char* const style_css;
+extern const char* const studio_html;
+extern const char* const studio_js;
 }  // namespace xraykit::web::assets

@@ -11,42 +11,57 @@ namespace xraykit::web {
 
 namespace {
 
-constexpr const char* kSessionCookie = "xrk_session";
-
-void login_page(httplib::Response& res, int status, const std::string& message) {
+void login_page(const Realm& realm, httplib::Response& res, int status, const std::string& message) {
   res.status = status;
-  res.set_content(replace_all(assets::login_html, "{{MESSAGE}}", message), "text/html; charset=utf-8");
+  std::string page = replace_all(assets::login_html, "{{MESSAGE}}", message);
+  page = replace_all(page, "{{ACTION}}", realm.login_path);
+  page = replace_all(page, "{{WHAT}}", realm.home == std::string("/") ? "Password" : "Studio (admin) password");
+  res.set_content(page, "text/html; charset=utf-8");
 }
 
 void health(const httplib::Request&, httplib::Response& res) {
   json_reply(res, {{"status", "ok"}});
 }
 
-void login(App& app, const httplib::Request& req, httplib::Response& res) {
+void login(App& app, const Realm& realm, const httplib::Request& req, httplib::Response& res) {
   const auto password = form_field(req.body, "password");
-  if (!password) return login_page(res, 400, "The form could not be read.");
+  if (!password) return login_page(realm, res, 400, "The form could not be read.");
   int retry = 0;
-  switch (app.auth.check_password(*password, client_of(app, req), &retry)) {
+  switch (realm.auth->check_password(*password, client_of(app, req), &retry)) {
     case Auth::Check::Throttled:
       res.set_header("Retry-After", std::to_string(retry));
-      return login_page(res, 429, "Too many failed attempts. Try again later.");
+      return login_page(realm, res, 429, "Too many failed attempts. Try again later.");
     case Auth::Check::Wrong:
-      return login_page(res, 401, "Wrong password.");
+      return login_page(realm, res, 401, "Wrong password.");
     case Auth::Check::Ok:
       break;
   }
-  res.set_header("Set-Cookie", std::string(kSessionCookie) + "=" + app.auth.open_session() +
+  res.set_header("Set-Cookie", std::string(realm.cookie) + "=" + realm.auth->open_session() +
                                    "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" +
                                    std::to_string(app.options.session_lifetime.count()));
   res.status = 303;
-  res.set_header("Location", "/");
+  res.set_header("Location", realm.home);
 }
 
-void logout(App& app, const httplib::Request& req, httplib::Response& res) {
-  app.auth.close_session(cookie_value(req.get_header_value("Cookie"), kSessionCookie));
-  res.set_header("Set-Cookie", std::string(kSessionCookie) + "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+void logout(const Realm& realm, const httplib::Request& req, httplib::Response& res) {
+  realm.auth->close_session(cookie_value(req.get_header_value("Cookie"), realm.cookie));
+  res.set_header("Set-Cookie", std::string(realm.cookie) + "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
   res.status = 303;
-  res.set_header("Location", "/login");
+  res.set_header("Location", realm.login_path);
+}
+
+// The login and logout routes of one realm.
+void add_realm_routes(httplib::Server& server, App& app, const std::string& home) {
+  const std::string prefix = home == "/" ? "" : home;
+  server.Get(prefix + "/login", [&app, home](const httplib::Request&, httplib::Response& res) {
+    login_page(realm_of(app, home), res, 200, "");
+  });
+  server.Post(prefix + "/login", [&app, home](const httplib::Request& req, httplib::Response& res) {
+    login(app, realm_of(app, home), req, res);
+  });
+  server.Post(prefix + "/logout", [&app, home](const httplib::Request& req, httplib::Response& res) {
+    logout(realm_of(app, home), req, res);
+  });
 }
 
 }  // namespace
@@ -61,8 +76,18 @@ std::string client_of(const App& app, const httplib::Request& req) {
   return forwarded.empty() ? req.remote_addr : "forwarded:" + forwarded;
 }
 
-Access access(App& app, const httplib::Request& req, int* retry_after_seconds) {
-  if (app.auth.session_ok(cookie_value(req.get_header_value("Cookie"), kSessionCookie))) return Access::Granted;
+bool is_studio_path(const std::string& path) {
+  return path == "/studio" || path.rfind("/studio/", 0) == 0 || path.rfind("/studio.", 0) == 0 ||
+         path.rfind("/api/studio/", 0) == 0;
+}
+
+Realm realm_of(App& app, const std::string& path) {
+  if (is_studio_path(path) && app.admin_auth) return {app.admin_auth.get(), "xrk_admin", "/studio/login", "/studio"};
+  return {&app.auth, "xrk_session", "/login", "/"};
+}
+
+Access access(App& app, const Realm& realm, const httplib::Request& req, int* retry_after_seconds) {
+  if (realm.auth->session_ok(cookie_value(req.get_header_value("Cookie"), realm.cookie))) return Access::Granted;
   const std::string h = req.get_header_value("Authorization");
   std::optional<std::string> password;
   if (h.rfind("Bearer ", 0) == 0) {
@@ -74,7 +99,7 @@ Access access(App& app, const httplib::Request& req, int* retry_after_seconds) {
   } else {
     return Access::Missing;
   }
-  switch (app.auth.check_password(*password, client_of(app, req), retry_after_seconds)) {
+  switch (realm.auth->check_password(*password, client_of(app, req), retry_after_seconds)) {
     case Auth::Check::Ok: return Access::Granted;
     case Auth::Check::Throttled: return Access::Throttled;
     case Auth::Check::Wrong: break;
@@ -87,9 +112,8 @@ void add_login_routes(httplib::Server& server, App& app) {
   server.Get("/login/style.css", [](const httplib::Request&, httplib::Response& res) {
     res.set_content(assets::style_css, "text/css");
   });
-  server.Get("/login", [](const httplib::Request&, httplib::Response& res) { login_page(res, 200, ""); });
-  server.Post("/login", [&app](const httplib::Request& req, httplib::Response& res) { login(app, req, res); });
-  server.Post("/logout", [&app](const httplib::Request& req, httplib::Response& res) { logout(app, req, res); });
+  add_realm_routes(server, app, "/");
+  if (app.studio) add_realm_routes(server, app, "/studio");
 }
 
 }  // namespace xraykit::web

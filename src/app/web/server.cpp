@@ -26,14 +26,20 @@ void add_security_headers(httplib::Response& res) {
   res.set_header("Cache-Control", "no-store");
 }
 
-// Every route but the login routes needs a session or the password: API clients get a 401,
-// browsers are sent to the login page.
+// Every route but the login routes needs a session or the password of its realm (the studio's
+// admin password for the studio): API clients get a 401, browsers are sent to the login page.
 httplib::Server::HandlerResponse admit(App& app, const httplib::Request& req, httplib::Response& res) {
   add_security_headers(res);
-  const bool open = req.path == "/healthz" || req.path == "/login" || req.path == "/login/style.css";
+  const bool open = req.path == "/healthz" || req.path == "/login" || req.path == "/login/style.css" ||
+                    (app.studio && req.path == "/studio/login");
   if (open) return httplib::Server::HandlerResponse::Unhandled;
+  if (is_studio_path(req.path) && !app.studio) {
+    json_error(res, 404, "the studio is off (start serve with --studio DIR)");
+    return httplib::Server::HandlerResponse::Handled;
+  }
+  const Realm realm = realm_of(app, req.path);
   int retry = 0;
-  const Access a = access(app, req, &retry);
+  const Access a = access(app, realm, req, &retry);
   if (a == Access::Granted) return httplib::Server::HandlerResponse::Unhandled;
   if (a == Access::Throttled) {
     res.set_header("Retry-After", std::to_string(retry));
@@ -45,7 +51,7 @@ httplib::Server::HandlerResponse admit(App& app, const httplib::Request& req, ht
     json_error(res, 401, "authentication required: session cookie, Bearer token or HTTP Basic");
   } else {
     res.status = 303;
-    res.set_header("Location", "/login");
+    res.set_header("Location", realm.login_path);
   }
   return httplib::Server::HandlerResponse::Handled;
 }
@@ -60,6 +66,20 @@ void internal_error(const httplib::Request& req, httplib::Response& res, std::ex
     fmt::print(stderr, "xraykit serve: {} {}: unknown error\n", req.method, req.path);
   }
   json_error(res, 500, "internal error (see the server log)");
+}
+
+// The studio's password must differ from the classify password: the people who may only
+// classify must not be able to train or publish. A model published earlier is served again.
+void open_studio(App& app) {
+  const ServeOptions& o = app.options;
+  if (o.admin_password == o.password)
+    throw InvalidArgument("the studio's admin password must differ from the classify password");
+  app.admin_auth = std::make_unique<Auth>(o.admin_password, o.session_lifetime, o.max_failed_logins, o.failure_window);
+  app.studio = std::make_unique<Studio>(o.studio_dir, o.data_root);
+  const std::string published = app.studio->published();
+  if (published.empty()) return;
+  app.model.publish(std::make_shared<const ResNetClassifier>(ResNetClassifier::load(app.studio->model_path(published))));
+  fmt::print("xraykit serve: serving the studio's published model (job {})\n", published);
 }
 
 sigset_t shutdown_signals() {
@@ -85,7 +105,9 @@ int serve(std::shared_ptr<const ResNetClassifier> model, const ServeOptions& o) 
   if (o.max_pixels < 1) throw InvalidArgument(fmt::format("max_pixels must be positive, not {}", o.max_pixels));
   if (o.max_request_pixels < o.max_pixels)
     throw InvalidArgument(fmt::format("max_request_pixels ({}) must be at least max_pixels ({})", o.max_request_pixels, o.max_pixels));
-  App app{ModelSlot(std::move(model)), o, Auth(o.password, o.session_lifetime, o.max_failed_logins, o.failure_window), Gate(o.workers, o.queue)};
+  App app{ModelSlot(std::move(model)), o, Auth(o.password, o.session_lifetime, o.max_failed_logins, o.failure_window),
+          Gate(o.workers, o.queue), nullptr, nullptr};
+  if (!o.studio_dir.empty()) open_studio(app);
 
   // Every admitted prediction holds a thread while it waits; the spare threads keep
   // /healthz and the login answering when the prediction queue is full.
@@ -99,6 +121,7 @@ int serve(std::shared_ptr<const ResNetClassifier> model, const ServeOptions& o) 
   add_login_routes(svr, app);
   add_page_routes(svr, app);
   add_api_routes(svr, app);
+  if (app.studio) add_studio_routes(svr, app);
   svr.set_exception_handler(internal_error);
 
   // Clean shutdown: SIGINT/SIGTERM are blocked in every thread and taken by one that stops

@@ -2,7 +2,8 @@
 // `xraykit serve`: a password-protected web app and JSON API over one trained model.
 // Routes: /login (form), /logout, / (upload page), /app.js, /model (model card),
 // /api/model, /api/predict, /healthz (the only route without authentication besides the
-// login page and its style sheet).
+// login pages and their style sheet); with a studio, /studio/... and /api/studio/... behind
+// the admin password.
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -32,6 +33,10 @@ struct ServeOptions {
   /// (else every user behind it would share one failed-login limit). Empty: none.
   std::string trusted_proxy;
   std::function<void(int port)> on_listening;  ///< called once the socket is bound
+  /// The studio (train, evaluate and publish from the browser): on when studio_dir is set.
+  std::string studio_dir;      ///< its workspace: jobs, models, the published model's id
+  std::string admin_password;  ///< required with studio_dir; at least 12 characters, not `password`
+  std::string data_root;       ///< folders below it are offered as datasets; empty: none
 };
 
 /// Blocks SIGINT and SIGTERM in the calling thread and every thread it starts later, so that

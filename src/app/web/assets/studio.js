@@ -1,0 +1,178 @@
+// The studio page: choose data and settings, start and watch training jobs, open their
+// reports, publish a model. Everything is decided by the server (/api/studio/...); this file
+// only asks and shows.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+let polling = null;
+
+async function api(path, options = {}) {
+  const response = await fetch(path, { credentials: "same-origin", ...options });
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error(body.error || response.statusText);
+  return body;
+}
+
+function option(select, value, text) {
+  const o = document.createElement("option");
+  o.value = value;
+  o.textContent = text || value;
+  select.appendChild(o);
+}
+
+function element(tag, text, className) {
+  const e = document.createElement(tag);
+  if (text !== undefined) e.textContent = text;
+  if (className) e.className = className;
+  return e;
+}
+
+async function loadChoices() {
+  const c = await api("/api/studio/data");
+  if (!c.datasets.length) option($("dataset"), "", "(no folders: start serve with --data-root)");
+  for (const name of c.datasets) option($("dataset"), name);
+  for (const a of c.archs) option($("arch"), a);
+  for (const s of c.sizes) option($("size"), String(s), s + " px");
+  option($("augment"), c.defaults.augment, "default (" + c.defaults.augment + ")");
+  for (const p of c.augment_presets) option($("augment"), p);
+  $("arch").value = c.defaults.arch;
+  $("size").value = String(c.defaults.image_size);
+  $("epochs").value = c.defaults.epochs;
+}
+
+async function showSummary() {
+  const box = $("summary");
+  box.replaceChildren(element("p", "Reading the images…", "muted"));
+  try {
+    const s = await api("/api/studio/data/summary?name=" + encodeURIComponent($("dataset").value));
+    const table = element("table", undefined, "results-table");
+    const head = table.insertRow();
+    for (const h of ["Class", "Images", "Patients"]) head.appendChild(element("th", h));
+    s.classes.forEach((name, i) => {
+      const row = table.insertRow();
+      for (const v of [name, s.class_counts[i], s.patient_counts[i]]) row.appendChild(element("td", String(v)));
+    });
+    box.replaceChildren(element("p", `${s.images} images of ${s.patients} patients; ${s.skipped.length} skipped, ` +
+                                    `${s.ignored} ignored (hidden or not images).`, "summary-line"), table);
+    if (s.split) box.appendChild(element("pre", s.split));
+    if (s.split_error) box.appendChild(element("p", "Cannot split: " + s.split_error, "error"));
+    for (const w of s.warnings) box.appendChild(element("p", "Warning: " + w, "error"));
+    if (s.skipped.length) {
+      const list = element("ul", undefined, "skipped");
+      for (const k of s.skipped.slice(0, 50)) list.appendChild(element("li", k.path + ": " + k.reason));
+      box.appendChild(element("p", "Skipped files and why:"));
+      box.appendChild(list);
+    }
+  } catch (e) {
+    box.replaceChildren(element("p", "Error: " + e.message, "error"));
+  }
+}
+
+function preview() {
+  const img = $("preview");
+  img.hidden = false;
+  img.src = "/api/studio/data/augment.png?name=" + encodeURIComponent($("dataset").value) +
+      "&augment=" + encodeURIComponent($("augment").value) + "&size=" + $("size").value;
+}
+
+async function train() {
+  $("train-status").textContent = "Starting…";
+  try {
+    const job = await api("/api/studio/jobs", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ data: $("dataset").value, arch: $("arch").value, image_size: Number($("size").value),
+                             epochs: Number($("epochs").value), augment: $("augment").value }),
+    });
+    $("train-status").textContent = "Job " + job.id + " queued.";
+    refreshJobs();
+  } catch (e) {
+    $("train-status").textContent = "Error: " + e.message;
+  }
+}
+
+const percent = (estimate) => estimate ? (100 * estimate.value).toFixed(1) + "% (" + (100 * estimate.low).toFixed(1) +
+    "–" + (100 * estimate.high).toFixed(1) + ")" : "–";
+
+function progressText(job) {
+  const p = job.progress;
+  if (job.state !== "running" || !p.epochs) return job.state === "done" ? "finished " + job.epochs_done + " epochs" : "";
+  const last = job.last_epoch;
+  return `epoch ${p.epoch}/${p.epochs}, step ${p.step}/${p.steps}, loss ${p.loss.toFixed(3)}, ` +
+      `${p.images_per_second.toFixed(0)} images/s, about ${Math.ceil(p.eta_seconds / 60)} min left` +
+      (last ? `; last validation AUC ${last.val_auc.toFixed(3)}` : "");
+}
+
+function action(cell, text, handler) {
+  const b = element("button", text, "link");
+  b.type = "button";
+  b.addEventListener("click", handler);
+  cell.appendChild(b);
+  cell.appendChild(document.createTextNode(" "));
+}
+
+async function refreshJobs() {
+  let list;
+  try {
+    list = await api("/api/studio/jobs");
+  } catch (e) {
+    $("published").textContent = "Error: " + e.message;
+    return;
+  }
+  const tbody = document.querySelector("#jobs tbody");
+  tbody.replaceChildren();
+  for (const job of list.jobs) {
+    const r = job.request;
+    const row = tbody.insertRow();
+    row.dataset.id = job.id;
+    row.dataset.state = job.state;
+    row.appendChild(element("td", job.id));
+    row.appendChild(element("td", `${r.data}: ${r.arch}, ${r.image_size} px, ${r.epochs} epochs, ${r.augment || "default"}`));
+    row.appendChild(element("td", job.state + (job.published ? " · published" : ""), "state " + job.state));
+    row.appendChild(element("td", job.state === "failed" ? job.error : progressText(job), job.state === "failed" ? "error" : ""));
+    const res = job.result;
+    row.appendChild(element("td", res.auc ? `AUC ${res.auc.value.toFixed(3)}; accuracy ${percent(res.accuracy)}` +
+        (res.sensitivity ? `; sensitivity ${percent(res.sensitivity)}; specificity ${percent(res.specificity)}` : "") : ""));
+    const actions = row.insertCell();
+    if (job.state === "running" || job.state === "queued") action(actions, "Cancel", () => cancel(job.id));
+    if (job.state === "done") {
+      const a = element("a", "Report");
+      a.href = "/studio/jobs/" + job.id + "/report";
+      a.target = "_blank";
+      actions.appendChild(a);
+      actions.appendChild(document.createTextNode(" "));
+      if (!job.published) action(actions, "Publish", () => publish(job.id));
+    }
+  }
+  $("published").textContent = list.published ? "The classify page uses the model of job " + list.published + "."
+      : "The classify page uses the model serve was started with.";
+  const active = list.jobs.some((j) => j.state === "running" || j.state === "queued");
+  if (active && !polling) polling = setInterval(refreshJobs, 1000);
+  if (!active && polling) { clearInterval(polling); polling = null; }
+}
+
+async function cancel(id) {
+  try { await api("/api/studio/jobs/" + id + "/cancel", { method: "POST" }); } catch (e) { alert(e.message); }
+  refreshJobs();
+}
+
+async function publish(id) {
+  try { await api("/api/studio/jobs/" + id + "/publish", { method: "POST" }); } catch (e) { alert(e.message); }
+  refreshJobs();
+}
+
+async function start() {
+  try {
+    await loadChoices();
+  } catch (e) {
+    $("train-status").textContent = "Error: " + e.message;
+    return;
+  }
+  $("summary-button").addEventListener("click", showSummary);
+  $("preview-button").addEventListener("click", preview);
+  $("train-button").addEventListener("click", train);
+  await refreshJobs();
+  document.body.dataset.ready = "1";  // the browser test waits for this
+}
+
+start();

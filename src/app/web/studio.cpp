@@ -1,0 +1,355 @@
+// The studio's jobs and datasets: the library's training flow run in the background, with its
+// state kept as files in the workspace (see studio.hpp).
+#include "studio.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+
+#include <fmt/format.h>
+
+#include "util/file_util.hpp"
+#include "xraykit/augment.hpp"
+#include "xraykit/classifier.hpp"
+#include "xraykit/error.hpp"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace xraykit::web {
+
+struct Studio::Job {
+  std::string id;
+  JobRequest request;
+  std::string state = "queued";  // queued, running, done, failed, cancelled
+  std::string error;
+  json progress = json::object();  // the latest Progress of a running job
+  json history = json::array();    // one EpochRecord per finished epoch
+  json result = json::object();    // validation figures of a finished job
+  bool cancel = false;
+};
+
+namespace {
+
+json request_json(const JobRequest& r) {
+  return {{"data", r.data}, {"arch", r.arch}, {"image_size", r.image_size}, {"epochs", r.epochs},
+          {"augment", r.augment}, {"seed", r.seed}, {"val_fraction", r.val_fraction}};
+}
+
+JobRequest request_from(const json& j) {
+  JobRequest r;
+  r.data = j.at("data").get<std::string>();
+  r.arch = j.at("arch").get<std::string>();
+  r.image_size = j.at("image_size").get<int>();
+  r.epochs = j.at("epochs").get<int>();
+  r.augment = j.at("augment").get<std::string>();
+  r.seed = j.at("seed").get<std::uint64_t>();
+  r.val_fraction = j.at("val_fraction").get<double>();
+  return r;
+}
+
+json progress_json(const Progress& p) {
+  return {{"epoch", p.epoch}, {"epochs", p.epochs}, {"step", p.step}, {"steps", p.steps}, {"loss", p.loss},
+          {"learning_rate", p.learning_rate}, {"images_per_second", p.images_per_second},
+          {"eta_seconds", p.eta_seconds}};
+}
+
+// The figures the page shows for a finished job; the report has the rest.
+json result_json(const Evaluation& e, const FitResult& r, const std::string& classes_text) {
+  json j = {{"kept_epoch", r.kept_epoch}, {"threshold", r.threshold}, {"classes", classes_text},
+            {"split", "validation (patient-disjoint)"}, {"text", e.to_text()}};
+  for (const char* name : {"accuracy", "auc", "sensitivity", "specificity"}) {
+    try {
+      const Estimate est = e.figure(name);
+      j[name] = {{"value", est.value}, {"low", est.lo}, {"high", est.hi}};
+    } catch (const InvalidArgument&) {
+      // multi-class evaluations have no single sensitivity/specificity
+    }
+  }
+  return j;
+}
+
+std::string new_id() {
+  const auto now = std::chrono::system_clock::now();
+  const std::time_t t = std::chrono::system_clock::to_time_t(now);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  static std::atomic<unsigned> counter{0};
+  return fmt::format("{:04}{:02}{:02}-{:02}{:02}{:02}-{}", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                     tm.tm_min, tm.tm_sec, counter++);
+}
+
+}  // namespace
+
+Studio::Studio(std::string workspace, std::string data_root)
+    : workspace_(std::move(workspace)), data_root_(std::move(data_root)) {
+  std::error_code ec;
+  fs::create_directories(fs::path(workspace_) / "jobs", ec);
+  if (ec) throw IoError(fmt::format("{}: cannot create the studio workspace ({})", workspace_, ec.message()));
+  std::vector<std::string> ids;
+  for (const auto& entry : fs::directory_iterator(fs::path(workspace_) / "jobs", ec)) ids.push_back(entry.path().filename());
+  std::sort(ids.begin(), ids.end());
+  for (const auto& id : ids) {
+    try {
+      const auto bytes = read_file(job_dir(id) + "/job.json");
+      const json j = json::parse(bytes.begin(), bytes.end());
+      auto job = std::make_unique<Job>();
+      job->id = id;
+      job->request = request_from(j.at("request"));
+      job->state = j.at("state").get<std::string>();
+      job->error = j.value("error", "");
+      job->history = j.value("history", json::array());
+      job->result = j.value("result", json::object());
+      // A job that was running when the server stopped runs again, from its checkpoint.
+      if (job->state == "running") job->state = "queued";
+      if (job->state == "queued") queue_.push_back(id);
+      jobs_[id] = std::move(job);
+    } catch (const std::exception& e) {
+      fmt::print(stderr, "xraykit serve: studio job {} skipped: {}\n", id, e.what());
+    }
+  }
+  try {
+    const auto bytes = read_file((fs::path(workspace_) / "published").string());
+    published_.assign(bytes.begin(), bytes.end());
+    if (!jobs_.count(published_)) published_.clear();
+  } catch (const IoError&) {
+    // nothing published yet
+  }
+  worker_ = std::thread([this] { work(); });
+}
+
+Studio::~Studio() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  worker_.join();
+}
+
+std::string Studio::job_dir(const std::string& id) const { return (fs::path(workspace_) / "jobs" / id).string(); }
+
+void Studio::save(const Job& job) const {
+  const json j = {{"request", request_json(job.request)}, {"state", job.state}, {"error", job.error},
+                  {"history", job.history}, {"result", job.result}};
+  write_file_atomic(job_dir(job.id) + "/job.json", j.dump(1));
+}
+
+std::vector<std::string> Studio::datasets() const {
+  std::vector<std::string> names;
+  if (data_root_.empty()) return names;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(data_root_, ec)) {
+    const std::string name = entry.path().filename();
+    if (name.rfind('.', 0) != 0 && entry.is_directory(ec)) names.push_back(name);
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+Dataset Studio::load(const std::string& name, int image_size) {
+  // Only names the listing offers: no path from a request reaches the file system.
+  const auto names = datasets();
+  if (std::find(names.begin(), names.end(), name) == names.end())
+    throw InvalidArgument(fmt::format("no dataset named '{}' in the data root", name));
+  DatasetOptions o;
+  o.image_size = image_size;
+  return Dataset::from_folder((fs::path(data_root_) / name).string(), o);
+}
+
+json Studio::dataset_summary(const std::string& name, double val_fraction, std::uint64_t seed) {
+  const Dataset data = load(name, 32);  // counts and unreadable files do not depend on the size
+  json skipped = json::array();
+  const std::string root = (fs::path(data_root_) / name).string();
+  for (const auto& s : data.skipped()) skipped.push_back({{"path", fs::relative(s.path, root).string()}, {"reason", s.reason}});
+  json j = {{"name", name}, {"classes", data.classes()}, {"class_counts", data.class_counts()},
+            {"patient_counts", data.patient_counts()}, {"images", data.size()}, {"patients", data.num_patients()},
+            {"skipped", skipped}, {"ignored", data.ignored()}, {"warnings", data.warnings()}};
+  try {
+    j["split"] = describe_split(data.split(val_fraction, seed));
+  } catch (const Error& e) {
+    j["split_error"] = e.reason();
+  }
+  return j;
+}
+
+std::vector<std::uint8_t> Studio::augment_sheet(const std::string& name, const std::string& augment, int image_size,
+                                                std::uint64_t seed) {
+  const Augmenter augmenter(augment.empty() ? TrainOptions{}.augment : augment);
+  return encode_png(augmenter.contact_sheet(load(name, image_size), 3, 4, seed));
+}
+
+std::string Studio::submit(const JobRequest& request) {
+  resnet_parameter_count(request.arch, 1, 2);  // unknown architectures fail now
+  if (request.image_size < 32 || request.image_size > 512)
+    throw InvalidArgument(fmt::format("image size must be in [32, 512], not {}", request.image_size));
+  if (request.epochs < 1 || request.epochs > 200)
+    throw InvalidArgument(fmt::format("epochs must be in [1, 200], not {}", request.epochs));
+  if (!(request.val_fraction >= 0.05 && request.val_fraction <= 0.5))
+    throw InvalidArgument("validation fraction must be in [0.05, 0.5]");
+  if (!request.augment.empty()) Augmenter{request.augment};  // a bad spec fails now
+  const auto names = datasets();
+  if (std::find(names.begin(), names.end(), request.data) == names.end())
+    throw InvalidArgument(fmt::format("no dataset named '{}' in the data root", request.data));
+
+  auto job = std::make_unique<Job>();
+  job->request = request;
+  std::lock_guard<std::mutex> lock(mutex_);
+  do job->id = new_id();
+  while (jobs_.count(job->id));
+  fs::create_directories(job_dir(job->id));
+  save(*job);
+  const std::string id = job->id;
+  jobs_[id] = std::move(job);
+  queue_.push_back(id);
+  wake_.notify_all();
+  return id;
+}
+
+bool Studio::cancel(const std::string& id) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  const auto it = jobs_.find(id);
+  if (it == jobs_.end()) return false;
+  Job& job = *it->second;
+  if (job.state == "running") {
+    job.cancel = true;
+    return true;
+  }
+  if (job.state != "queued") return false;
+  queue_.erase(std::remove(queue_.begin(), queue_.end(), id), queue_.end());
+  job.state = "cancelled";
+  save(job);
+  return true;
+}
+
+json Studio::jobs() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  json list = json::array();
+  for (auto it = jobs_.rbegin(); it != jobs_.rend(); ++it) {
+    const Job& j = *it->second;
+    list.push_back({{"id", j.id}, {"request", request_json(j.request)}, {"state", j.state}, {"error", j.error},
+                    {"progress", j.progress}, {"epochs_done", j.history.size()},
+                    {"last_epoch", j.history.empty() ? json() : j.history.back()}, {"result", j.result},
+                    {"published", published_ == j.id}});
+  }
+  return list;
+}
+
+std::optional<json> Studio::job(const std::string& id) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  const auto it = jobs_.find(id);
+  if (it == jobs_.end()) return std::nullopt;
+  const Job& j = *it->second;
+  return json{{"id", j.id}, {"request", request_json(j.request)}, {"state", j.state}, {"error", j.error},
+              {"progress", j.progress}, {"history", j.history}, {"result", j.result}, {"published", published_ == j.id}};
+}
+
+std::string Studio::model_path(const std::string& id) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  const auto it = jobs_.find(id);
+  return it != jobs_.end() && it->second->state == "done" ? job_dir(id) + "/model.xrk" : "";
+}
+
+std::string Studio::report_path(const std::string& id) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  const auto it = jobs_.find(id);
+  return it != jobs_.end() && it->second->state == "done" ? job_dir(id) + "/report.html" : "";
+}
+
+void Studio::set_published(const std::string& id) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  write_file_atomic((fs::path(workspace_) / "published").string(), id);
+  published_ = id;
+}
+
+std::string Studio::published() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return published_;
+}
+
+void Studio::work() {
+  for (;;) {
+    std::string id;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (stopping_) return;
+      id = queue_.front();
+      queue_.pop_front();
+      Job& job = *jobs_.at(id);
+      job.state = "running";
+      job.cancel = false;
+      save(job);
+    }
+    try {
+      run(id);
+    } catch (const std::exception& e) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      Job& job = *jobs_.at(id);
+      job.state = "failed";
+      job.error = dynamic_cast<const Error*>(&e) ? static_cast<const Error&>(e).reason() : e.what();
+      save(job);
+    }
+  }
+}
+
+// One job: the same flow as `xraykit train`, reporting into the job instead of a terminal.
+void Studio::run(const std::string& id) {
+  JobRequest r;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    r = jobs_.at(id)->request;
+  }
+  const Dataset data = load(r.data, r.image_size);
+  const auto counts = data.class_counts();
+  if (counts.size() < 2 || std::count(counts.begin(), counts.end(), 0) > 0)
+    throw DatasetError("training needs images of at least two classes, each class non-empty");
+  const Split split = data.split(r.val_fraction, r.seed);
+  ClassifierOptions copt;
+  copt.image_size = r.image_size;
+  copt.channels = data.channels();
+  copt.seed = r.seed;
+  ResNetClassifier model(r.arch, data.classes(), copt);
+  TrainOptions t;
+  t.epochs = r.epochs;
+  t.seed = r.seed;
+  if (!r.augment.empty()) t.augment = r.augment;
+  t.checkpoint = job_dir(id) + "/checkpoint";
+  t.resume = fs::exists(t.checkpoint);
+  const FitResult fit = model.fit(split.train, split.val, t, [&](const Progress& p) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    Job& job = *jobs_.at(id);
+    job.progress = progress_json(p);
+    if (p.epoch_end) {
+      // After a resume the checkpoint may be behind job.json by an epoch (a stop between the
+      // two saves): that epoch is trained again and recorded once.
+      json& h = job.history;
+      h.erase(std::remove_if(h.begin(), h.end(), [&](const json& e) { return e.value("epoch", 0) >= p.record.epoch; }),
+              h.end());
+      h.push_back(json::parse(to_json(p.record)));
+      save(job);
+    }
+    return !job.cancel && !stopping_;
+  });
+  if (fit.cancelled) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    Job& job = *jobs_.at(id);
+    // Stopped by the server's shutdown: queued again, to resume from the checkpoint.
+    job.state = stopping_ && !job.cancel ? "queued" : "cancelled";
+    save(job);
+    return;
+  }
+  model.save(job_dir(id) + "/model.xrk");
+  save_html_report(job_dir(id) + "/report.html", fit.validation, fit.history, "xraykit studio: job " + id);
+  const json result = result_json(fit.validation, fit, fmt::format("{}", fmt::join(data.classes(), ", ")));
+  std::lock_guard<std::mutex> lock(mutex_);
+  Job& job = *jobs_.at(id);
+  job.result = result;
+  job.state = "done";
+  job.progress = json::object();
+  save(job);
+}
+
+}  // namespace xraykit::web

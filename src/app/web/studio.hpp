@@ -1,0 +1,91 @@
+#pragma once
+// The studio behind `xraykit serve --studio DIR`: datasets the server may read, training jobs
+// run one at a time in the background, and the models they made. It composes the library
+// (Dataset, Augmenter, ResNetClassifier::fit, Evaluation) and keeps its state as files in
+// the workspace DIR, so that a restart finds every job again and resumes an unfinished one
+// from its checkpoint:
+//   DIR/jobs/<id>/job.json      request, state, epoch history, result figures (atomic saves)
+//   DIR/jobs/<id>/checkpoint    fit()'s checkpoint, for resume
+//   DIR/jobs/<id>/model.xrk     the trained model;  report.html  its validation report
+//   DIR/published               the id of the job whose model the classify page uses
+// Thread safety: every member may be called from any thread; one worker thread trains.
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "xraykit/dataset.hpp"
+
+namespace xraykit::web {
+
+/// What to train: a dataset by name (a folder below the data root) and the choices the page
+/// offers. InvalidArgument from Studio::submit for anything out of range.
+struct JobRequest {
+  std::string data;
+  std::string arch = "resnet18";
+  int image_size = 128;
+  int epochs = 3;
+  std::string augment;  ///< empty: the library's default
+  std::uint64_t seed = 42;
+  double val_fraction = 0.15;
+};
+
+class Studio {
+ public:
+  /// Creates DIR/jobs if needed and reads the jobs there; queued and interrupted ones run
+  /// again (from their checkpoints). `data_root` may be empty (no folders offered).
+  Studio(std::string workspace, std::string data_root);
+  /// Stops the running job at its next step; it stays queued for the next start.
+  ~Studio();
+  Studio(const Studio&) = delete;
+  Studio& operator=(const Studio&) = delete;
+
+  /// Datasets offered: the folders directly below the data root.
+  std::vector<std::string> datasets() const;
+  /// Classes, images, patients, skipped files (with reasons, paths below the root) and the
+  /// patient-disjoint split the job would use. DatasetError / IoError as Dataset::load.
+  nlohmann::json dataset_summary(const std::string& name, double val_fraction, std::uint64_t seed);
+  /// A PNG contact sheet: images of the dataset as `augment` changes them.
+  std::vector<std::uint8_t> augment_sheet(const std::string& name, const std::string& augment, int image_size,
+                                          std::uint64_t seed);
+
+  /// Queues a job; returns its id. InvalidArgument for bad choices or an unknown dataset.
+  std::string submit(const JobRequest& request);
+  /// Stops a running job after its current step or drops a queued one; false if it is neither.
+  bool cancel(const std::string& id);
+  nlohmann::json jobs() const;                             ///< newest first
+  std::optional<nlohmann::json> job(const std::string& id) const;
+  /// A finished job's model or report file; empty if the job has none.
+  std::string model_path(const std::string& id) const;
+  std::string report_path(const std::string& id) const;
+
+  /// Records `id` as the published model (atomically); the caller swaps the served model.
+  void set_published(const std::string& id);
+  std::string published() const;  ///< empty when none
+
+ private:
+  struct Job;
+  std::string job_dir(const std::string& id) const;
+  void save(const Job& job) const;  // under mutex_
+  void work();
+  void run(const std::string& id);
+  Dataset load(const std::string& name, int image_size);  // InvalidArgument for unknown names
+
+  const std::string workspace_, data_root_;
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::map<std::string, std::unique_ptr<Job>> jobs_;
+  std::deque<std::string> queue_;
+  std::string published_;
+  bool stopping_ = false;
+  std::thread worker_;
+};
+
+}  // namespace xraykit::web

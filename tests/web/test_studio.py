@@ -1,0 +1,213 @@
+"""The studio's HTTP API against a real `xraykit serve --studio` process: its own password,
+datasets below the data root only, jobs (progress, queue, cancel, failure), reports,
+publishing with an atomic swap that survives a restart, and resume after a restart."""
+import json
+import signal
+import time
+
+import pytest
+
+from conftest import PASSWORD, Server, write_dataset
+from test_serve import multipart, request
+
+ADMIN = "studio admin password 42"
+ADMIN_AUTH = {"Authorization": "Bearer " + ADMIN}
+CLASSIFY_AUTH = {"Authorization": "Bearer " + PASSWORD}
+
+
+@pytest.fixture(scope="module")
+def data_root(tmp_path_factory):
+    root = tmp_path_factory.mktemp("root")
+    write_dataset(root / "tiny")
+    (root / "tiny" / "NORMAL" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
+    (root / ".hidden").mkdir()
+    (root / "notes.txt").write_text("not a dataset")
+    return root
+
+
+def start(binary, model, workspace, data_root, extra=()):
+    return Server(binary, model, ["--studio", str(workspace), "--data-root", str(data_root), *extra],
+                  env={"XRAYKIT_ADMIN_PASSWORD": ADMIN})
+
+
+def api(server, path, body=None, auth=ADMIN_AUTH):
+    data = None if body is None else json.dumps(body).encode()
+    headers = dict(auth, **({"Content-Type": "application/json"} if data else {}))
+    if body is None and path.endswith(("/cancel", "/publish")):
+        data = b""
+    status, _, out = request(server.url + path, data=data, headers=headers)
+    return status, json.loads(out) if out and out[:1] in (b"{", b"[") else out
+
+
+def wait_for(server, job_id, states, timeout=120):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        status, job = api(server, f"/api/studio/jobs/{job_id}")
+        assert status == 200
+        if job["state"] in states:
+            return job
+        time.sleep(0.1)
+    raise AssertionError(f"job {job_id} did not reach {states}: {job}")
+
+
+def test_the_studio_has_its_own_password(binary, model, data_root, tmp_path):
+    s = start(binary, model, tmp_path / "ws", data_root)
+    try:
+        assert api(s, "/api/studio/data", auth=CLASSIFY_AUTH)[0] == 401  # classify password: no studio
+        assert api(s, "/api/studio/data", auth={})[0] == 401
+        assert request(s.url + "/api/model", headers=ADMIN_AUTH)[0] == 401  # and the admin's is not the classify one
+        status, headers, _ = request(s.url + "/studio")
+        assert status == 303 and headers["Location"] == "/studio/login"
+        status, _, page = request(s.url + "/studio/login")
+        assert status == 200 and b'action="/studio/login"' in page
+        status, headers, _ = request(s.url + "/studio/login", data=f"password={ADMIN}".encode(),
+                                     headers={"Content-Type": "application/x-www-form-urlencoded"})
+        assert status == 303 and headers["Location"] == "/studio" and "xrk_admin=" in headers["Set-Cookie"]
+    finally:
+        s.stop()
+
+
+def test_studio_refuses_to_start_badly(binary, model, data_root, tmp_path):
+    with pytest.raises(RuntimeError, match="must differ from the classify password"):
+        Server(binary, model, ["--studio", str(tmp_path / "ws")], env={"XRAYKIT_ADMIN_PASSWORD": PASSWORD})
+    with pytest.raises(RuntimeError, match="no studio admin password"):
+        Server(binary, model, ["--studio", str(tmp_path / "ws")])
+    with pytest.raises(RuntimeError, match="belong to the studio"):
+        Server(binary, model, ["--data-root", str(data_root)])
+    s = Server(binary, model)  # without --studio there is no studio
+    try:
+        assert request(s.url + "/api/studio/data", headers=CLASSIFY_AUTH)[0] == 404
+    finally:
+        s.stop()
+
+
+def test_datasets_summary_and_augmentation_preview(binary, model, data_root, tmp_path):
+    s = start(binary, model, tmp_path / "ws", data_root)
+    try:
+        status, choices = api(s, "/api/studio/data")
+        assert status == 200 and choices["datasets"] == ["tiny"]  # no hidden folder, no file
+        assert choices["defaults"]["augment"] and "resnet18" in choices["archs"]
+        status, summary = api(s, "/api/studio/data/summary?name=tiny")
+        assert status == 200 and summary["classes"] == ["NORMAL", "PNEUMONIA"]
+        assert summary["class_counts"] == [12, 12] and summary["patients"] == 24
+        assert summary["skipped"][0]["path"] == "NORMAL/broken.png" and summary["skipped"][0]["reason"]
+        assert "patients on both sides: 0" in summary["split"]
+        for name in ("../tiny", "/etc", "tiny/NORMAL", "missing"):
+            status, out = api(s, "/api/studio/data/summary?name=" + name.replace("/", "%2F"))
+            assert status == 400 and "no dataset named" in out["error"]
+        status, _, png = request(s.url + "/api/studio/data/augment.png?name=tiny&augment=robust&size=64",
+                                 headers=ADMIN_AUTH)
+        assert status == 200 and png.startswith(b"\x89PNG")
+        assert api(s, "/api/studio/data/augment.png?name=tiny&augment=wobble=3")[0] == 400
+    finally:
+        s.stop()
+
+
+def test_bad_jobs_are_refused_with_the_reason(binary, model, data_root, tmp_path):
+    s = start(binary, model, tmp_path / "ws", data_root)
+    try:
+        for body, reason in [({"data": "nowhere"}, "no dataset named"), ({"data": "tiny", "arch": "vgg"}, "vgg"),
+                             ({"data": "tiny", "epochs": 0}, "epochs"), ({"data": "tiny", "image_size": 9000}, "size"),
+                             ({"data": "tiny", "augment": "spin=4"}, "spin"), ({"arch": "resnet18"}, "needs \"data\""),
+                             ({"data": "tiny", "epochs": "many"}, "right types")]:
+            status, out = api(s, "/api/studio/jobs", body)
+            assert status == 400 and reason in out["error"], (body, out)
+        status, _, out = request(s.url + "/api/studio/jobs", data=b"{not json", headers=ADMIN_AUTH)
+        assert status == 400
+        assert api(s, "/api/studio/jobs")[1]["jobs"] == []
+    finally:
+        s.stop()
+
+
+def test_train_report_publish_and_roll_back(binary, model, data_root, tmp_path):
+    s = start(binary, model, tmp_path / "ws", data_root)
+    try:
+        before = json.loads(request(s.url + "/api/model", headers=CLASSIFY_AUTH)[2])
+        first = api(s, "/api/studio/jobs", {"data": "tiny", "image_size": 48, "epochs": 2, "val_fraction": 0.25})[1]["id"]
+        second = api(s, "/api/studio/jobs", {"data": "tiny", "image_size": 64, "epochs": 1, "val_fraction": 0.25})[1]["id"]
+        job = wait_for(s, first, {"done", "failed"})
+        assert job["state"] == "done", job
+        assert [h["epoch"] for h in job["history"]] == [1, 2]
+        assert job["result"]["split"] == "validation (patient-disjoint)" and 0 <= job["result"]["auc"]["value"] <= 1
+        assert job["result"]["auc"]["low"] <= job["result"]["auc"]["value"] <= job["result"]["auc"]["high"]
+        assert wait_for(s, second, {"done", "failed"})["state"] == "done"
+        status, headers, report = request(s.url + f"/studio/jobs/{first}/report", headers=ADMIN_AUTH)
+        assert status == 200 and b"ROC" in report and "unsafe-inline" in headers["Content-Security-Policy"]
+
+        assert api(s, f"/api/studio/jobs/{first}/publish")[0] == 200
+        served = json.loads(request(s.url + "/api/model", headers=CLASSIFY_AUTH)[2])
+        assert served["image_size"] == 48 and before["image_size"] != 48
+        assert api(s, f"/api/studio/jobs/{second}/publish")[0] == 200
+        assert json.loads(request(s.url + "/api/model", headers=CLASSIFY_AUTH)[2])["image_size"] == 64
+        assert api(s, f"/api/studio/jobs/{first}/publish")[0] == 200  # roll back
+        listing = api(s, "/api/studio/jobs")[1]
+        assert listing["published"] == first and [j["published"] for j in listing["jobs"]] == [False, True]
+        assert api(s, "/api/studio/jobs/19990101-000000-9/publish")[0] == 404
+    finally:
+        s.stop()
+    # A restart serves the published model again, not the one on the command line.
+    s = start(binary, model, tmp_path / "ws", data_root)
+    try:
+        assert json.loads(request(s.url + "/api/model", headers=CLASSIFY_AUTH)[2])["image_size"] == 48
+        assert [j["state"] for j in api(s, "/api/studio/jobs")[1]["jobs"]] == ["done", "done"]
+    finally:
+        s.stop()
+
+
+def test_predictions_continue_while_publishing(binary, model, data_root, tmp_path, png_bytes):
+    s = start(binary, model, tmp_path / "ws", data_root)
+    try:
+        job = api(s, "/api/studio/jobs", {"data": "tiny", "image_size": 32, "epochs": 1, "val_fraction": 0.25})[1]["id"]
+        wait_for(s, job, {"done"})
+        body, headers = multipart([("a.png", png_bytes)])
+        for i in range(6):
+            if i == 3:
+                assert api(s, f"/api/studio/jobs/{job}/publish")[0] == 200
+            status, _, out = request(s.url + "/api/predict", data=body, headers={**headers, **CLASSIFY_AUTH})
+            assert status == 200 and json.loads(out)["results"][0]["label"] in ("NORMAL", "PNEUMONIA")
+    finally:
+        s.stop()
+
+
+def test_cancel_a_running_and_a_queued_job(binary, model, data_root, tmp_path):
+    s = start(binary, model, tmp_path / "ws", data_root)
+    try:
+        running = api(s, "/api/studio/jobs", {"data": "tiny", "image_size": 32, "epochs": 200, "val_fraction": 0.25})[1]["id"]
+        queued = api(s, "/api/studio/jobs", {"data": "tiny", "image_size": 32, "epochs": 1, "val_fraction": 0.25})[1]["id"]
+        wait_for(s, running, {"running"})
+        assert api(s, f"/api/studio/jobs/{queued}")[1]["state"] == "queued"  # one job at a time
+        assert api(s, f"/api/studio/jobs/{queued}/cancel")[0] == 200
+        assert api(s, f"/api/studio/jobs/{running}/cancel")[0] == 200
+        assert wait_for(s, running, {"cancelled", "done"})["state"] == "cancelled"
+        assert api(s, f"/api/studio/jobs/{queued}")[1]["state"] == "cancelled"
+        assert api(s, f"/api/studio/jobs/{queued}/cancel")[0] == 409
+        assert api(s, f"/studio/jobs/{running}/report")[0] == 404
+    finally:
+        s.stop()
+
+
+def test_a_job_interrupted_by_a_restart_resumes_from_its_checkpoint(binary, model, data_root, tmp_path):
+    s = start(binary, model, tmp_path / "ws", data_root)
+    try:
+        job = api(s, "/api/studio/jobs", {"data": "tiny", "image_size": 32, "epochs": 30, "val_fraction": 0.25})[1]["id"]
+        deadline = time.time() + 60
+        while api(s, f"/api/studio/jobs/{job}")[1]["state"] != "running" or \
+                len(api(s, f"/api/studio/jobs/{job}")[1]["history"]) < 2:
+            assert time.time() < deadline
+            time.sleep(0.05)
+        s.proc.send_signal(signal.SIGTERM)
+        s.proc.wait(timeout=60)
+    finally:
+        s.stop()
+    before = json.loads((tmp_path / "ws" / "jobs" / job / "job.json").read_text())["history"]
+    assert 2 <= len(before) < 30
+    s = start(binary, model, tmp_path / "ws", data_root)
+    try:
+        finished = wait_for(s, job, {"done", "failed"})
+        assert finished["state"] == "done", finished
+        # Every epoch once, and the first ones as they were (timings included): the restart went
+        # on from the checkpoint instead of training them again.
+        assert [h["epoch"] for h in finished["history"]] == list(range(1, 31))
+        assert finished["history"][0] == before[0]
+    finally:
+        s.stop()
