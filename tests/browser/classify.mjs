@@ -1,11 +1,12 @@
 // The classify page in a real browser: log in, classify a whole folder (more images than one
 // request may carry), check the sorted table and the summary, open one heatmap, download the
-// CSV, log out. Screenshots of each page go to SHOT_DIR.
-// usage: node classify.mjs URL PASSWORD FOLDER EXPECTED_IMAGES SHOT_DIR
+// CSV, log out. Screenshots of each page go to SHOT_DIR. With EPOCHS, the served model must be
+// one trained for that many epochs (the studio's published one, not the shipped one).
+// usage: node classify.mjs URL PASSWORD FOLDER EXPECTED_IMAGES SHOT_DIR [EPOCHS]
 import { readFileSync } from "node:fs";
 import { chromium } from "playwright-core";
 
-const [url, password, folder, expectedText, shots] = process.argv.slice(2);
+const [url, password, folder, expectedText, shots, epochs] = process.argv.slice(2);
 const expected = Number(expectedText);
 const fail = (message) => { throw new Error(message); };
 
@@ -31,6 +32,10 @@ try {
   await page.fill("#password", password);
   await page.click("button[type=submit]");
   await page.waitForSelector("body[data-ready='1']");
+  if (epochs) {
+    const served = await page.evaluate(async () => (await (await fetch("/api/model")).json()).provenance.epochs_run);
+    if (served !== Number(epochs)) fail(`the served model ran ${served} epochs, not the published model's ${epochs}`);
+  }
 
   // A whole folder through the folder picker: the page splits it into requests.
   await page.setInputFiles("#folder", folder);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# End-to-end browser test: a model trained on the real data (a quarter of it, 128 px, one
-# epoch), served by `xraykit serve`, used through headless Debian chromium to classify a
-# folder of 300 other images (classify.mjs).
+# End-to-end browser test of the no-code flow on the real data, in headless Debian chromium:
+# `xraykit serve --studio` starts with the shipped model; the studio (studio.mjs) trains one
+# epoch on a quarter of the data at 128 px and publishes it; the classify page (classify.mjs)
+# then classifies a folder of 300 other images with that model and downloads the CSV.
 # usage: run.sh XRAYKIT_BINARY DATA_DIR SCREENSHOT_DIR
 set -euo pipefail
 xk="$1"; data="$2"; shots="$3"
@@ -15,24 +16,26 @@ server=""
 cleanup() { [ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 
-mkdir -p "$work/data/NORMAL" "$work/data/PNEUMONIA"
+mkdir -p "$work/root/quarter/NORMAL" "$work/root/quarter/PNEUMONIA"
 for cls in NORMAL PNEUMONIA; do
-  ls "$data/$cls" | awk 'NR % 4 == 0' | while read -r f; do ln -s "$data/$cls/$f" "$work/data/$cls/$f"; done
+  ls "$data/$cls" | awk 'NR % 4 == 0' | while read -r f; do ln -s "$data/$cls/$f" "$work/root/quarter/$cls/$f"; done
 done
-"$xk" train "$work/data" -o "$work/model.xrk" --size 128 --epochs 1 > "$work/train.log" 2>&1 || { cat "$work/train.log"; exit 1; }
-grep "ROC AUC" "$work/train.log"
 
 port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-password="browser-test-$RANDOM"
-XRAYKIT_PASSWORD="$password" "$xk" serve "$work/model.xrk" --port "$port" > "$work/serve.log" 2>&1 &
+password="browser-test-$RANDOM-classify"
+admin="browser-test-$RANDOM-studio"
+XRAYKIT_PASSWORD="$password" XRAYKIT_ADMIN_PASSWORD="$admin" "$xk" serve --port "$port" --studio "$work/studio" \
+  --data-root "$work/root" > "$work/serve.log" 2>&1 &
 server=$!
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" > /dev/null && break; sleep 0.2; done
+mkdir -p "$shots"
+node "$here/studio.mjs" "http://127.0.0.1:$port" "$admin" quarter 128 "$shots" || { cat "$work/serve.log"; exit 1; }
 
 # 150 images of each class that the model did not train on (it took every fourth file from the
 # fourth on; these are the files after those).
-mkdir -p "$work/classify/NORMAL" "$work/classify/PNEUMONIA" "$shots"
+mkdir -p "$work/classify/NORMAL" "$work/classify/PNEUMONIA"
 for cls in NORMAL PNEUMONIA; do
   ls "$data/$cls" | awk 'NR % 4 == 1 && ++n <= 150' | while read -r f; do cp "$data/$cls/$f" "$work/classify/$cls/"; done
 done
-node "$here/classify.mjs" "http://127.0.0.1:$port" "$password" "$work/classify" 300 "$shots"
+node "$here/classify.mjs" "http://127.0.0.1:$port" "$password" "$work/classify" 300 "$shots" 1
 echo "screenshots: $shots"

@@ -1,0 +1,75 @@
+// The studio in a real browser: sign in with the admin password, read a dataset's summary,
+// preview the augmentation, train one short epoch while watching its progress, open the
+// report, publish the model, sign out. Screenshots of each page go to SHOT_DIR.
+// usage: node studio.mjs URL ADMIN_PASSWORD DATASET IMAGE_SIZE SHOT_DIR
+import { chromium } from "playwright-core";
+
+const [url, password, dataset, size, shots] = process.argv.slice(2);
+const fail = (message) => { throw new Error(message); };
+
+const browser = await chromium.launch({
+  executablePath: "/usr/bin/chromium",
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--no-first-run"],
+});
+try {
+  const context = await browser.newContext({ viewport: { width: 1100, height: 1000 } });
+  const page = await context.newPage();
+  const problems = [];
+  page.on("console", (m) => { if (m.type() === "error") problems.push(m.text()); });
+  page.on("pageerror", (e) => problems.push(String(e)));
+
+  await page.goto(url + "/studio");
+  if (!page.url().endsWith("/studio/login")) fail("not sent to the studio's login page: " + page.url());
+  await page.fill("#password", "not the admin password");
+  await page.click("button[type=submit]");
+  await page.waitForSelector("text=Wrong password.");
+  problems.length = 0;  // the refused login is answered 401, which the console reports
+  await page.fill("#password", password);
+  await page.click("button[type=submit]");
+  await page.waitForSelector("body[data-ready='1']");
+
+  await page.selectOption("#dataset", dataset);
+  await page.click("#summary-button");
+  await page.waitForSelector("#summary .summary-line", { timeout: 60000 });
+  const split = await page.textContent("#summary pre");
+  if (!split.includes("patients on both sides: 0")) fail("the split is not shown as patient-disjoint: " + split);
+  await page.selectOption("#size", size);
+  await page.fill("#epochs", "1");
+  await page.click("#preview-button");
+  await page.waitForFunction(() => { const i = document.getElementById("preview"); return i.complete && i.naturalWidth > 0; },
+                             null, { timeout: 60000 });
+  await page.screenshot({ path: shots + "/studio-1-data.png", fullPage: true });
+
+  await page.click("#train-button");
+  const row = "#jobs tbody tr:first-child";
+  await page.waitForSelector(`${row}[data-state='running']`, { timeout: 60000 });
+  await page.waitForFunction((sel) => /epoch 1\/1, step \d+/.test(document.querySelector(sel).textContent), row,
+                             { timeout: 60000 });
+  const progress = await page.textContent(row);
+  await page.screenshot({ path: shots + "/studio-2-training.png", fullPage: true });
+  await page.waitForSelector(`${row}[data-state='done'], ${row}[data-state='failed']`, { timeout: 300000 });
+  if ((await page.getAttribute(row, "data-state")) !== "done") fail("training failed: " + (await page.textContent(row)));
+  const result = await page.textContent(`${row} td:nth-child(5)`);
+  if (!/AUC \d\.\d{3}; accuracy \d+\.\d% \(/.test(result)) fail("no validation figures: " + result);
+
+  const [report] = await Promise.all([context.waitForEvent("page"), page.click(`${row} a:text("Report")`)]);
+  await report.waitForLoadState();
+  if (!(await report.content()).includes("ROC AUC")) fail("the report has no ROC AUC");
+  await report.screenshot({ path: shots + "/studio-3-report.png" });
+  await report.close();
+
+  await page.click(`${row} button:text("Publish")`);
+  await page.waitForFunction(() => document.getElementById("published").textContent.includes("uses the model of job"));
+  const jobId = await page.getAttribute(row, "data-id");
+  if (!(await page.textContent("#published")).includes(jobId)) fail("the published job is not the one trained");
+  await page.screenshot({ path: shots + "/studio-4-published.png", fullPage: true });
+
+  await page.click("text=Sign out");
+  await page.waitForURL(/\/studio\/login$/);
+  if (problems.length) fail("console errors: " + problems.join("; "));
+  console.log(`studio: trained and published job ${jobId}; progress seen: ${progress.replace(/\s+/g, " ")}`);
+  console.log(`studio: ${result}`);
+} finally {
+  await browser.close();
+}
