@@ -59,6 +59,26 @@ try {
   await report.screenshot({ path: shots + "/studio-3-report.png" });
   await report.close();
 
+  // Review: the threshold slider's trade-off on validation images, and the wrong ones' maps.
+  await page.click(`${row} button:text("Review")`);
+  await page.waitForFunction(() => document.getElementById("threshold-figures").textContent.startsWith("sensitivity"));
+  const atDefault = await page.textContent("#threshold-figures");
+  await page.$eval("#threshold", (s) => { s.value = "0.2"; s.dispatchEvent(new Event("input")); });
+  await page.waitForFunction((before) => {
+    const now = document.getElementById("threshold-figures").textContent;
+    return now !== before && now.startsWith("sensitivity");
+  }, atDefault);
+  const atLow = await page.textContent("#threshold-figures");
+  const sensitivity = (text) => Number(/sensitivity (\d+\.\d)%/.exec(text)[1]);
+  if (sensitivity(atLow) < sensitivity(atDefault)) fail(`a lower threshold lowered sensitivity: ${atDefault} -> ${atLow}`);
+  const gallery = await page.$$eval("#gallery img", (imgs) => imgs.length);
+  const wrongs = await page.$$eval("#gallery figcaption", (cs) => cs.map((c) => c.textContent));
+  if (wrongs.some((w) => !/^(NORMAL|PNEUMONIA)\//.test(w))) fail("gallery files are not named below the dataset: " + wrongs[0]);
+  await page.waitForFunction(() => Array.from(document.querySelectorAll("#gallery img")).every((i) => i.complete && i.naturalWidth > 0));
+  await page.screenshot({ path: shots + "/studio-3b-review.png", fullPage: true });
+  await page.click("#threshold-save");
+  await page.waitForFunction(() => document.getElementById("threshold-status").textContent.startsWith("Saved"));
+
   await page.click(`${row} button:text("Publish")`);
   await page.waitForFunction(() => document.getElementById("published").textContent.includes("uses the model of job"));
   const jobId = await page.getAttribute(row, "data-id");
@@ -70,6 +90,7 @@ try {
   if (problems.length) fail("console errors: " + problems.join("; "));
   console.log(`studio: trained and published job ${jobId}; progress seen: ${progress.replace(/\s+/g, " ")}`);
   console.log(`studio: ${result}`);
+  console.log(`studio: threshold 0.2: ${atLow}; ${gallery} wrong validation images shown, e.g. ${wrongs[0]}`);
 } finally {
   await browser.close();
 }

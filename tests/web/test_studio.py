@@ -211,3 +211,42 @@ def test_a_job_interrupted_by_a_restart_resumes_from_its_checkpoint(binary, mode
         assert finished["history"][0] == before[0]
     finally:
         s.stop()
+
+
+def test_threshold_slider_and_the_gallery_of_wrong_images(binary, model, data_root, tmp_path):
+    s = start(binary, model, tmp_path / "ws", data_root)
+    try:
+        job_id = api(s, "/api/studio/jobs", {"data": "tiny", "image_size": 32, "epochs": 1, "val_fraction": 0.25})[1]["id"]
+        job = wait_for(s, job_id, {"done", "failed"})
+        result = job["result"]
+        # The gallery holds every wrong validation image at the model's threshold (up to 24).
+        c = result["confusion"]
+        assert len(result["wrong"]) == min(24, c[1] + c[2])
+        for k, w in enumerate(result["wrong"]):
+            assert w["truth"] != w["predicted"] and w["file"].endswith(".png") and not w["file"].startswith("/")
+            status, headers, png = request(s.url + f"/studio/jobs/{job_id}/wrong/{k}.png", headers=ADMIN_AUTH)
+            assert status == 200 and png.startswith(b"\x89PNG")
+        assert request(s.url + f"/studio/jobs/{job_id}/wrong/{len(result['wrong'])}.png", headers=ADMIN_AUTH)[0] == 404
+
+        at = {t: api(s, f"/api/studio/jobs/{job_id}/threshold?t={t}")[1] for t in (0.01, 0.5, 0.99)}
+        assert at[0.5]["sensitivity"]["value"] == result["sensitivity"]["value"]
+        assert at[0.01]["sensitivity"]["value"] >= at[0.5]["sensitivity"]["value"] >= at[0.99]["sensitivity"]["value"]
+        assert at[0.01]["specificity"]["value"] <= at[0.5]["specificity"]["value"] <= at[0.99]["specificity"]["value"]
+        assert all(f["split"] == "validation (patient-disjoint)" and f["threshold"] == t for t, f in at.items())
+        for bad in ("0", "1", "1.5", "abc", "0.5x", ""):
+            assert api(s, f"/api/studio/jobs/{job_id}/threshold?t={bad}")[0] == 400, bad
+        assert api(s, "/api/studio/jobs/19990101-000000-9/threshold?t=0.5")[0] == 400
+
+        assert api(s, f"/api/studio/jobs/{job_id}/publish")[0] == 200
+        status, saved = api(s, f"/api/studio/jobs/{job_id}/threshold", {"threshold": 0.3})
+        assert status == 200 and saved["result"]["threshold"] == 0.3
+        # Saved into the model file, and the published model was swapped for it.
+        assert json.loads(request(s.url + "/api/model", headers=CLASSIFY_AUTH)[2])["threshold"] == pytest.approx(0.3)
+        assert api(s, f"/api/studio/jobs/{job_id}/threshold", {"threshold": "high"})[0] == 400
+    finally:
+        s.stop()
+    s = start(binary, model, tmp_path / "ws", data_root)  # the saved threshold survives a restart
+    try:
+        assert json.loads(request(s.url + "/api/model", headers=CLASSIFY_AUTH)[2])["threshold"] == pytest.approx(0.3)
+    finally:
+        s.stop()

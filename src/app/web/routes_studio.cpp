@@ -75,6 +75,27 @@ void publish(App& app, const std::string& id, httplib::Response& res) {
   json_reply(res, {{"published", id}});
 }
 
+double threshold_param(const std::string& text) {
+  try {
+    std::size_t used = 0;
+    const double t = std::stod(text, &used);
+    if (used == text.size()) return t;
+  } catch (const std::exception&) {
+  }
+  throw InvalidArgument("the threshold must be a number between 0 and 1");
+}
+
+// Saves a threshold into the job's model; a published model is swapped for the saved one.
+void save_threshold(App& app, const std::string& id, const std::string& body, httplib::Response& res) {
+  const json j = json::parse(body, nullptr, false);
+  if (!j.is_object() || !j.contains("threshold") || !j["threshold"].is_number())
+    throw InvalidArgument("send {\"threshold\": a number between 0 and 1}");
+  app.studio->set_threshold(id, j["threshold"].get<double>());
+  if (app.studio->published() == id)
+    app.model.publish(std::make_shared<const ResNetClassifier>(ResNetClassifier::load(app.studio->model_path(id))));
+  json_reply(res, *app.studio->job(id));
+}
+
 void report(App& app, const std::string& id, httplib::Response& res) {
   const std::string path = app.studio->report_path(id);
   if (path.empty()) return json_error(res, 404, "no finished job with that id");
@@ -126,6 +147,18 @@ void add_studio_routes(httplib::Server& server, App& app) {
   server.Post(R"(/api/studio/jobs/([0-9-]+)/publish)", guarded([&app](const httplib::Request& req, httplib::Response& res) {
     publish(app, req.matches[1], res);
   }));
+  server.Get(R"(/api/studio/jobs/([0-9-]+)/threshold)", guarded([&studio](const httplib::Request& req, httplib::Response& res) {
+    json_reply(res, studio.figures_at(req.matches[1], threshold_param(req.get_param_value("t"))));
+  }));
+  server.Post(R"(/api/studio/jobs/([0-9-]+)/threshold)", guarded([&app](const httplib::Request& req, httplib::Response& res) {
+    save_threshold(app, req.matches[1], req.body, res);
+  }));
+  server.Get(R"(/studio/jobs/([0-9-]+)/wrong/(\d{1,3})\.png)", [&studio](const httplib::Request& req, httplib::Response& res) {
+    const std::string path = studio.wrong_image_path(req.matches[1], std::stoi(req.matches[2]));
+    if (path.empty()) return json_error(res, 404, "no such image");
+    const auto png = read_file(path);
+    res.set_content(std::string(png.begin(), png.end()), "image/png");
+  });
   server.Get(R"(/studio/jobs/([0-9-]+)/report)", guarded([&app](const httplib::Request& req, httplib::Response& res) {
     report(app, req.matches[1], res);
   }));

@@ -56,11 +56,14 @@ json progress_json(const Progress& p) {
           {"eta_seconds", p.eta_seconds}};
 }
 
-// The figures the page shows for a finished job; the report has the rest.
-json result_json(const Evaluation& e, const FitResult& r, const std::string& classes_text) {
-  json j = {{"kept_epoch", r.kept_epoch}, {"threshold", r.threshold}, {"classes", classes_text},
-            {"split", "validation (patient-disjoint)"}, {"text", e.to_text()}};
-  for (const char* name : {"accuracy", "auc", "sensitivity", "specificity"}) {
+constexpr const char* kValidationSplit = "validation (patient-disjoint)";
+constexpr std::size_t kMaxWrongShown = 24;
+
+// The figures the page shows; the report has the rest.
+json figures_json(const Evaluation& e) {
+  json j = {{"threshold", e.threshold}, {"classes", e.classes}, {"confusion", e.confusion}, {"split", e.split},
+            {"images", e.images}, {"patients", e.patients}, {"text", e.to_text()}};
+  for (const char* name : {"accuracy", "auc", "sensitivity", "specificity", "precision"}) {
     try {
       const Estimate est = e.figure(name);
       j[name] = {{"value", est.value}, {"low", est.lo}, {"high", est.hi}};
@@ -163,7 +166,7 @@ json Studio::dataset_summary(const std::string& name, double val_fraction, std::
   const Dataset data = load(name, 32);  // counts and unreadable files do not depend on the size
   json skipped = json::array();
   const std::string root = (fs::path(data_root_) / name).string();
-  for (const auto& s : data.skipped()) skipped.push_back({{"path", fs::relative(s.path, root).string()}, {"reason", s.reason}});
+  for (const auto& s : data.skipped()) skipped.push_back({{"path", fs::path(s.path).lexically_relative(root).string()}, {"reason", s.reason}});
   json j = {{"name", name}, {"classes", data.classes()}, {"class_counts", data.class_counts()},
             {"patient_counts", data.patient_counts()}, {"images", data.size()}, {"patients", data.num_patients()},
             {"skipped", skipped}, {"ignored", data.ignored()}, {"warnings", data.warnings()}};
@@ -343,13 +346,77 @@ void Studio::run(const std::string& id) {
   }
   model.save(job_dir(id) + "/model.xrk");
   save_html_report(job_dir(id) + "/report.html", fit.validation, fit.history, "xraykit studio: job " + id);
-  const json result = result_json(fit.validation, fit, fmt::format("{}", fmt::join(data.classes(), ", ")));
+  json result = figures_json(fit.validation);
+  result["kept_epoch"] = fit.kept_epoch;
+  result["wrong"] = review_validation(id, model, split.val, r.data);
   std::lock_guard<std::mutex> lock(mutex_);
   Job& job = *jobs_.at(id);
   job.result = result;
   job.state = "done";
   job.progress = json::object();
   save(job);
+}
+
+// Every validation image's prediction, stored for the threshold slider, and Grad-CAM overlays
+// of the first kMaxWrongShown it gets wrong at its threshold, for the gallery (their list).
+json Studio::review_validation(const std::string& id, const ResNetClassifier& model, const Dataset& val,
+                                const std::string& data_name) {
+  json images = json::array(), wrong = json::array();
+  fs::create_directories(job_dir(id) + "/wrong");
+  const fs::path root = fs::path(data_root_) / data_name;
+  constexpr std::size_t kBatch = 64;
+  for (std::size_t start = 0; start < val.size(); start += kBatch) {
+    std::vector<Image> batch;
+    for (std::size_t i = start; i < std::min(val.size(), start + kBatch); ++i) batch.push_back(val.image(i));
+    const std::vector<Prediction> preds = model.predict(batch);
+    for (std::size_t j = 0; j < preds.size(); ++j) {
+      const std::size_t i = start + j;
+      images.push_back({{"p", preds[j].probabilities}, {"label", val.label(i)}, {"patient", val.patient(i)}});
+      if (preds[j].label == val.label(i) || wrong.size() >= kMaxWrongShown) continue;
+      const Explanation why = model.explain(batch[j], preds[j].label);
+      write_file_atomic(fmt::format("{}/wrong/{}.png", job_dir(id), wrong.size()), why.overlay_png);
+      wrong.push_back({{"file", fs::path(val.path(i)).lexically_relative(root).string()}, {"truth", val.classes()[val.label(i)]},
+                       {"predicted", preds[j].class_name}, {"probabilities", preds[j].probabilities}});
+    }
+  }
+  write_file_atomic(job_dir(id) + "/validation.json", json{{"classes", val.classes()}, {"images", images}}.dump());
+  return wrong;
+}
+
+json Studio::figures_at(const std::string& id, double threshold) const {
+  if (!(threshold > 0 && threshold < 1)) throw InvalidArgument("the threshold must be between 0 and 1");
+  if (model_path(id).empty()) throw InvalidArgument("no finished job with that id");
+  const auto bytes = read_file(job_dir(id) + "/validation.json");
+  const json stored = json::parse(bytes.begin(), bytes.end());
+  EvalOptions o;
+  o.split = kValidationSplit;
+  o.threshold = threshold;
+  o.bootstrap = 300;  // answers a slider: fewer resamples, still a usable interval
+  const auto classes = stored.at("classes").get<std::vector<std::string>>();
+  if (classes.size() != 2) throw InvalidArgument("a threshold applies to two-class models only");
+  Evaluator evaluator(classes, o);
+  for (const json& image : stored.at("images"))
+    evaluator.add(image.at("p").get<std::vector<float>>(), image.at("label").get<int>(), image.at("patient").get<std::string>());
+  return figures_json(evaluator.evaluate());
+}
+
+void Studio::set_threshold(const std::string& id, double threshold) {
+  json figures = figures_at(id, threshold);  // checks the job and the threshold
+  ResNetClassifier model = ResNetClassifier::load(model_path(id));
+  model.set_threshold(threshold);
+  model.save(model_path(id));
+  std::lock_guard<std::mutex> lock(mutex_);
+  Job& job = *jobs_.at(id);
+  figures["kept_epoch"] = job.result.value("kept_epoch", 0);
+  figures["wrong"] = job.result.value("wrong", json::array());
+  job.result = figures;
+  save(job);
+}
+
+std::string Studio::wrong_image_path(const std::string& id, int k) const {
+  if (model_path(id).empty() || k < 0 || k >= static_cast<int>(kMaxWrongShown)) return "";
+  const std::string path = fmt::format("{}/wrong/{}.png", job_dir(id), k);
+  return fs::exists(path) ? path : "";
 }
 
 }  // namespace xraykit::web

@@ -7,6 +7,8 @@
 //   DIR/jobs/<id>/job.json      request, state, epoch history, result figures (atomic saves)
 //   DIR/jobs/<id>/checkpoint    fit()'s checkpoint, for resume
 //   DIR/jobs/<id>/model.xrk     the trained model;  report.html  its validation report
+//   DIR/jobs/<id>/validation.json  each validation image's probabilities, label and patient
+//   DIR/jobs/<id>/wrong/<k>.png    Grad-CAM overlays of validation images the model got wrong
 //   DIR/published               the id of the job whose model the classify page uses
 // Thread safety: every member may be called from any thread; one worker thread trains.
 #include <condition_variable>
@@ -21,6 +23,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "xraykit/classifier.hpp"
 #include "xraykit/dataset.hpp"
 
 namespace xraykit::web {
@@ -66,6 +69,15 @@ class Studio {
   std::string model_path(const std::string& id) const;
   std::string report_path(const std::string& id) const;
 
+  /// A finished binary job's validation figures at another threshold (with intervals), from
+  /// its stored validation predictions: what the threshold slider shows before it is saved.
+  /// InvalidArgument for a threshold outside (0, 1), an unknown or unfinished job.
+  nlohmann::json figures_at(const std::string& id, double threshold) const;
+  /// Saves `threshold` into the job's model file (atomically) and its result figures.
+  void set_threshold(const std::string& id, double threshold);
+  /// The k-th wrong validation image's overlay (PNG file path); empty if there is none.
+  std::string wrong_image_path(const std::string& id, int k) const;
+
   /// Records `id` as the published model (atomically); the caller swaps the served model.
   void set_published(const std::string& id);
   std::string published() const;  ///< empty when none
@@ -76,6 +88,8 @@ class Studio {
   void save(const Job& job) const;  // under mutex_
   void work();
   void run(const std::string& id);
+  nlohmann::json review_validation(const std::string& id, const ResNetClassifier& model, const Dataset& val,
+                                   const std::string& data_name);
   Dataset load(const std::string& name, int image_size);  // InvalidArgument for unknown names
 
   const std::string workspace_, data_root_;

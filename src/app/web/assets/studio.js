@@ -141,6 +141,7 @@ async function refreshJobs() {
       a.target = "_blank";
       actions.appendChild(a);
       actions.appendChild(document.createTextNode(" "));
+      action(actions, "Review", () => review(job));
       if (!job.published) action(actions, "Publish", () => publish(job.id));
     }
   }
@@ -161,6 +162,67 @@ async function publish(id) {
   refreshJobs();
 }
 
+let reviewing = null;
+let sliderTimer = null;
+
+function figuresText(f) {
+  const c = f.confusion;  // [TN, FP, FN, TP] for two classes
+  return `sensitivity ${percent(f.sensitivity)}, specificity ${percent(f.specificity)}, ` +
+      `precision ${percent(f.precision)}, accuracy ${percent(f.accuracy)} on ${f.images} ${f.split} images; ` +
+      `missed ${c[2]} of ${c[2] + c[3]} ${f.classes[1]}, ${c[1]} false alarms among ${c[0] + c[1]} ${f.classes[0]}.`;
+}
+
+async function showFigures() {
+  const t = $("threshold").value;
+  $("threshold-value").textContent = Number(t).toFixed(2);
+  try {
+    const f = await api("/api/studio/jobs/" + reviewing + "/threshold?t=" + t);
+    if ($("threshold").value === t) $("threshold-figures").textContent = figuresText(f);
+  } catch (e) {
+    $("threshold-figures").textContent = "Error: " + e.message;
+  }
+}
+
+function review(job) {
+  reviewing = job.id;
+  $("review").hidden = false;
+  $("review-id").textContent = job.id;
+  $("threshold-status").textContent = "";
+  const binary = job.result.sensitivity !== undefined;
+  for (const id of ["threshold", "threshold-save", "threshold-value"]) $(id).hidden = !binary;
+  $("threshold").value = job.result.threshold;
+  if (binary) showFigures();
+  else $("threshold-figures").textContent = job.result.text;
+  const gallery = $("gallery");
+  gallery.replaceChildren();
+  (job.result.wrong || []).forEach((w, k) => {
+    const figure = element("figure");
+    const img = element("img");
+    img.src = "/studio/jobs/" + job.id + "/wrong/" + k + ".png";
+    img.alt = "Grad-CAM of " + w.file;
+    figure.appendChild(img);
+    figure.appendChild(element("figcaption", `${w.file}: ${w.truth}, called ${w.predicted} ` +
+        `(${Math.max(...w.probabilities).toFixed(2)})`));
+    gallery.appendChild(figure);
+  });
+  if (!gallery.children.length) gallery.appendChild(element("p", "None: every validation image was right.", "muted"));
+  $("review").scrollIntoView();
+}
+
+async function saveThreshold() {
+  try {
+    await api("/api/studio/jobs/" + reviewing + "/threshold", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ threshold: Number($("threshold").value) }),
+    });
+    $("threshold-status").textContent = "Saved into the model" + " (the classify page uses it if this model is published).";
+    refreshJobs();
+  } catch (e) {
+    $("threshold-status").textContent = "Error: " + e.message;
+  }
+}
+
 async function start() {
   try {
     await loadChoices();
@@ -171,6 +233,11 @@ async function start() {
   $("summary-button").addEventListener("click", showSummary);
   $("preview-button").addEventListener("click", preview);
   $("train-button").addEventListener("click", train);
+  $("threshold").addEventListener("input", () => {
+    clearTimeout(sliderTimer);
+    sliderTimer = setTimeout(showFigures, 150);
+  });
+  $("threshold-save").addEventListener("click", saveThreshold);
   await refreshJobs();
   document.body.dataset.ready = "1";  // the browser test waits for this
 }
