@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end browser test of the no-code flow on the real data, in headless Debian chromium:
-# `xraykit serve --studio` starts with the shipped model; the studio (studio.mjs) trains one
-# epoch on a quarter of the data at 128 px and publishes it; the classify page (classify.mjs)
+# `xraykit serve --studio` starts with the shipped model; the studio (studio.mjs) gets a quarter
+# of the data as an uploaded zip, trains one epoch on it at 128 px and publishes the model; the classify page (classify.mjs)
 # then classifies a folder of 300 other images with that model and downloads the CSV.
 # usage: run.sh XRAYKIT_BINARY DATA_DIR SCREENSHOT_DIR
 set -euo pipefail
@@ -16,10 +16,12 @@ server=""
 cleanup() { [ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 
-mkdir -p "$work/root/quarter/NORMAL" "$work/root/quarter/PNEUMONIA"
+# The upload: a zip of a quarter of the data in one top folder, as a user would zip a folder.
+mkdir -p "$work/root" "$work/quarter/NORMAL" "$work/quarter/PNEUMONIA"
 for cls in NORMAL PNEUMONIA; do
-  ls "$data/$cls" | awk 'NR % 4 == 0' | while read -r f; do ln -s "$data/$cls/$f" "$work/root/quarter/$cls/$f"; done
+  ls "$data/$cls" | awk 'NR % 4 == 0' | while read -r f; do ln -s "$data/$cls/$f" "$work/quarter/$cls/$f"; done
 done
+(cd "$work" && /usr/bin/python3 -m zipfile -c quarter.zip quarter)
 
 port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 password="browser-test-$RANDOM-classify"
@@ -29,7 +31,7 @@ XRAYKIT_PASSWORD="$password" XRAYKIT_ADMIN_PASSWORD="$admin" "$xk" serve --port 
 server=$!
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" > /dev/null && break; sleep 0.2; done
 mkdir -p "$shots"
-node "$here/studio.mjs" "http://127.0.0.1:$port" "$admin" quarter 128 "$shots" || { cat "$work/serve.log"; exit 1; }
+node "$here/studio.mjs" "http://127.0.0.1:$port" "$admin" "$work/quarter.zip" 128 "$shots" || { cat "$work/serve.log"; exit 1; }
 
 # 150 images of each class that the model did not train on (it took every fourth file from the
 # fourth on; these are the files after those).

@@ -1,10 +1,12 @@
-// The studio in a real browser: sign in with the admin password, read a dataset's summary,
-// preview the augmentation, train one short epoch while watching its progress, open the
-// report, publish the model, sign out. Screenshots of each page go to SHOT_DIR.
-// usage: node studio.mjs URL ADMIN_PASSWORD DATASET IMAGE_SIZE SHOT_DIR
+// The studio in a real browser: sign in with the admin password, upload a zip of class
+// folders, read its summary, preview the augmentation, train one short epoch while watching
+// its progress, open the report, review the threshold and the wrong images, publish the
+// model, sign out. Screenshots of each page go to SHOT_DIR.
+// usage: node studio.mjs URL ADMIN_PASSWORD ZIP IMAGE_SIZE SHOT_DIR
 import { chromium } from "playwright-core";
 
-const [url, password, dataset, size, shots] = process.argv.slice(2);
+const [url, password, zip, size, shots] = process.argv.slice(2);
+const dataset = "uploaded";
 const fail = (message) => { throw new Error(message); };
 
 const browser = await chromium.launch({
@@ -29,7 +31,14 @@ try {
   await page.click("button[type=submit]");
   await page.waitForSelector("body[data-ready='1']");
 
-  await page.selectOption("#dataset", dataset);
+  await page.setInputFiles("#upload-file", zip);
+  await page.fill("#upload-name", dataset);
+  await page.click("#upload-button");
+  await page.waitForFunction(() => /files unpacked|Error/.test(document.getElementById("upload-status").textContent),
+                             null, { timeout: 120000 });
+  const unpacked = await page.textContent("#upload-status");
+  if (!unpacked.includes("files unpacked")) fail("upload: " + unpacked);
+  if ((await page.inputValue("#dataset")) !== dataset) fail("the uploaded dataset is not the one chosen");
   await page.click("#summary-button");
   await page.waitForSelector("#summary .summary-line", { timeout: 60000 });
   const split = await page.textContent("#summary pre");
@@ -88,6 +97,7 @@ try {
   await page.click("text=Sign out");
   await page.waitForURL(/\/studio\/login$/);
   if (problems.length) fail("console errors: " + problems.join("; "));
+  console.log(`studio: upload: ${unpacked}`);
   console.log(`studio: trained and published job ${jobId}; progress seen: ${progress.replace(/\s+/g, " ")}`);
   console.log(`studio: ${result}`);
   console.log(`studio: threshold 0.2: ${atLow}; ${gallery} wrong validation images shown, e.g. ${wrongs[0]}`);

@@ -1,9 +1,12 @@
 """The studio's HTTP API against a real `xraykit serve --studio` process: its own password,
 datasets below the data root only, jobs (progress, queue, cancel, failure), reports,
 publishing with an atomic swap that survives a restart, and resume after a restart."""
+import io
 import json
 import signal
+import socket
 import time
+import zipfile
 
 import pytest
 
@@ -248,5 +251,86 @@ def test_threshold_slider_and_the_gallery_of_wrong_images(binary, model, data_ro
     s = start(binary, model, tmp_path / "ws", data_root)  # the saved threshold survives a restart
     try:
         assert json.loads(request(s.url + "/api/model", headers=CLASSIFY_AUTH)[2])["threshold"] == pytest.approx(0.3)
+    finally:
+        s.stop()
+
+
+def zip_bytes(files):
+    """A zip made with Python's zipfile: {name: bytes}."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in files.items():
+            z.writestr(zipfile.ZipInfo(name), data)
+    return buf.getvalue()
+
+
+def upload(server, name, body, auth=ADMIN_AUTH):
+    status, _, out = request(server.url + f"/api/studio/uploads?name={name}", data=body,
+                             headers=dict(auth, **{"Content-Type": "application/zip"}))
+    return status, json.loads(out) if out[:1] == b"{" else out
+
+
+def test_upload_a_zip_of_class_folders_or_a_manifest(binary, model, data_root, tmp_path):
+    tiny = data_root / "tiny"
+    images = {f"chest/{p.parent.name}/{p.name}": p.read_bytes() for p in sorted(tiny.glob("*/*.png"))}
+    s = start(binary, model, tmp_path / "ws", data_root)
+    try:
+        status, out = upload(s, "clinic-a", zip_bytes({**images, "chest/notes.txt": b"hello"}))
+        assert status == 201, out
+        assert out["files"] == 25 and [k["entry"] for k in out["skipped"]] == ["chest/notes.txt"]
+        assert "clinic-a" in api(s, "/api/studio/data")[1]["datasets"]
+        status, summary = api(s, "/api/studio/data/summary?name=clinic-a")  # the one top folder was unwrapped
+        assert status == 200 and summary["class_counts"] == [12, 12] and summary["skipped"][0]["path"] == "NORMAL/broken.png"
+        assert upload(s, "clinic-a", zip_bytes(images))[0] == 400  # the name is taken
+        assert upload(s, "tiny", zip_bytes(images))[0] == 400      # and so is the data root's
+
+        rows = ["path,label,patient"] + [f"img/{i}.png,{'sick' if 'PNEUMONIA' in n else 'well'},p{i}"
+                                         for i, n in enumerate(images) if "broken" not in n]
+        manifest = {"list.csv": "\n".join(rows).encode()}
+        manifest.update({f"img/{i}.png": data for i, (n, data) in enumerate(images.items()) if "broken" not in n})
+        status, out = upload(s, "manifest", zip_bytes(manifest))
+        assert status == 201, out
+        status, summary = api(s, "/api/studio/data/summary?name=manifest")
+        assert status == 200 and summary["classes"] == ["sick", "well"] and summary["patients"] == 24
+        job = api(s, "/api/studio/jobs", {"data": "manifest", "image_size": 32, "epochs": 1, "val_fraction": 0.25})[1]["id"]
+        assert wait_for(s, job, {"done", "failed"})["state"] == "done"
+    finally:
+        s.stop()
+
+
+def test_hostile_and_broken_uploads(binary, model, data_root, tmp_path):
+    png = (data_root / "tiny" / "NORMAL").glob("person*.png").__next__().read_bytes()
+    s = start(binary, model, tmp_path / "ws", data_root, ["--max-upload-mb", "1"])
+    try:
+        status, out = upload(s, "climb", zip_bytes({"../../escaped.png": png, "/abs/x.png": png, "A/ok.png": png,
+                                                    "B/ok.png": png}))
+        assert status == 201 and out["files"] == 2
+        reasons = {k["entry"]: k["reason"] for k in out["skipped"]}
+        assert "goes up" in reasons["../../escaped.png"] and "absolute" in reasons["/abs/x.png"]
+        assert not list(tmp_path.rglob("escaped.png"))
+        bomb = io.BytesIO()
+        with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as z:
+            z.writestr("A/bomb.png", b"\0" * (300 << 20))  # 300 MB of zeros in about 300 KB
+        status, out = upload(s, "bomb", bomb.getvalue())
+        assert status == 400 and "limit per file" in out["error"]
+        assert upload(s, "text", zip_bytes({"A/a.txt": b"x"}))[1]["error"] == "the zip holds no images"
+        assert "not a zip file" in upload(s, "junk", b"PK" + b"\0" * 5000)[1]["error"]
+        for bad in ("..", ".hidden", "a%2Fb", "x" * 65, ""):
+            assert upload(s, bad, zip_bytes({"A/a.png": png}))[0] == 400, bad
+        assert upload(s, "big", b"\0" * (2 << 20))[0] == 413  # over --max-upload-mb
+        assert upload(s, "anon", zip_bytes({"A/a.png": png}), auth={})[0] == 401
+        assert upload(s, "classify", zip_bytes({"A/a.png": png}), auth=CLASSIFY_AUTH)[0] == 401
+        names = api(s, "/api/studio/data")[1]["datasets"]
+        assert names == ["climb", "tiny"] or names == ["tiny", "climb"]
+        assert not [p for p in (tmp_path / "ws" / "uploads").iterdir() if p.name.startswith(".")]  # nothing left over
+        # Other routes refuse big bodies before reading them, though uploads may be large: the
+        # answer comes after the headers alone.
+        with socket.create_connection(("127.0.0.1", s.port), timeout=10) as c:
+            c.sendall(f"POST /api/predict HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {PASSWORD}\r\n"
+                      f"Content-Length: {40 << 20}\r\n\r\n".encode())
+            assert c.recv(100).startswith(b"HTTP/1.1 413")
+        with socket.create_connection(("127.0.0.1", s.port), timeout=10) as c:
+            c.sendall(b"POST /login HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+            assert c.recv(100).startswith(b"HTTP/1.1 411")
     finally:
         s.stop()

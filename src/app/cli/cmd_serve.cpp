@@ -42,7 +42,7 @@ Command add_serve_command(CLI::App& app) {
   struct Args {
     std::string model, host = "127.0.0.1", password_file, trusted_proxy, shipped, studio, admin_password_file, data_root;
     int port = 8080, workers = 2, queue = 16, max_files = 16;
-    double max_body_mb = 32;
+    double max_body_mb = 32, max_upload_mb = 2048;
     std::int64_t max_pixels = 40'000'000, max_request_pixels = 64'000'000;
   };
   auto a = std::make_shared<Args>();
@@ -79,6 +79,8 @@ Command add_serve_command(CLI::App& app) {
                   "File whose first line is the studio's admin password (else $XRAYKIT_ADMIN_PASSWORD); it must "
                   "differ from the classify password");
   cmd->add_option("--data-root", a->data_root, "Folder whose subfolders the studio offers as datasets");
+  cmd->add_option("--max-upload-mb", a->max_upload_mb, "Size limit of a dataset zip uploaded to the studio, in MiB")
+      ->check(CLI::Range(1.0, 65536.0))->capture_default_str();
   return [a] {
     web::block_shutdown_signals();  // before the model load starts Torch's threads
     web::ServeOptions o;
@@ -86,6 +88,7 @@ Command add_serve_command(CLI::App& app) {
     if (!a->studio.empty()) {
       o.studio_dir = a->studio;
       o.data_root = a->data_root;
+      o.max_upload = static_cast<std::uint64_t>(a->max_upload_mb * 1024 * 1024);
       o.admin_password = read_secret(a->admin_password_file, "XRAYKIT_ADMIN_PASSWORD", "studio admin password",
                                      "--admin-password-file");
     } else if (!a->data_root.empty() || !a->admin_password_file.empty()) {

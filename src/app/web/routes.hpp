@@ -36,6 +36,9 @@ struct Realm {
 };
 /// The realm a path belongs to (/studio... and /api/studio... are the studio's).
 bool is_studio_path(const std::string& path);
+/// The one route whose body may exceed ServeOptions::max_body (up to max_upload): it streams
+/// to a file instead of memory.
+inline constexpr const char* kUploadPath = "/api/studio/uploads";
 Realm realm_of(App& app, const std::string& path);
 
 /// A JSON body; text that is not valid UTF-8 (a client's file name) is replaced, not an error.

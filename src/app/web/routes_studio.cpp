@@ -1,5 +1,8 @@
 // The studio's routes: its page, and a JSON API over Studio (datasets, jobs, reports,
 // publishing). Every route here is behind the admin password (see admit() in server.cpp).
+#include <cstdio>
+#include <fstream>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -96,6 +99,30 @@ void save_threshold(App& app, const std::string& id, const std::string& body, ht
   json_reply(res, *app.studio->job(id));
 }
 
+// Streams the body to a file in the workspace (a dataset may be gigabytes; it is never held in
+// memory), then unpacks it as a dataset.
+void upload(App& app, const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& read) {
+  if (req.is_multipart_form_data()) throw InvalidArgument("send the zip file itself as the body, not a form");
+  const std::string path = app.studio->incoming_path();
+  struct Remove {
+    std::string path;
+    ~Remove() { std::remove(path.c_str()); }
+  } remove_after{path};
+  std::ofstream out(path, std::ios::binary);
+  std::uint64_t received = 0;
+  const bool whole = read([&](const char* data, std::size_t n) {
+    received += n;
+    if (received > app.options.max_upload) return false;
+    out.write(data, static_cast<std::streamsize>(n));
+    return static_cast<bool>(out);
+  });
+  out.close();
+  if (received > app.options.max_upload)
+    return json_error(res, 413, fmt::format("the upload is over the limit of {} bytes", app.options.max_upload));
+  if (!whole || !out) throw IoError("the upload could not be received whole (connection lost or disk full)");
+  json_reply(res, app.studio->add_upload(req.get_param_value("name"), path), 201);
+}
+
 void report(App& app, const std::string& id, httplib::Response& res) {
   const std::string path = app.studio->report_path(id);
   if (path.empty()) return json_error(res, 404, "no finished job with that id");
@@ -130,6 +157,9 @@ void add_studio_routes(httplib::Server& server, App& app) {
                                           int_param(req, "size", 128), static_cast<std::uint64_t>(int_param(req, "seed", 42)));
     res.set_content(std::string(png.begin(), png.end()), "image/png");
   }));
+  server.Post(kUploadPath, [&app](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& read) {
+    guarded([&](const httplib::Request& r, httplib::Response& s) { upload(app, r, s, read); })(req, res);
+  });
   server.Get("/api/studio/jobs", [&studio](const httplib::Request&, httplib::Response& res) {
     json_reply(res, {{"jobs", studio.jobs()}, {"published", studio.published()}});
   });

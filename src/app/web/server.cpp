@@ -26,10 +26,28 @@ void add_security_headers(httplib::Response& res) {
   res.set_header("Cache-Control", "no-store");
 }
 
+// Bodies are read after this filter: a request that says it is bigger than its route takes
+// is refused before a byte of it is read (only uploads may be large, and they go to a file).
+httplib::Server::HandlerResponse body_size_check(const App& app, const httplib::Request& req, httplib::Response& res) {
+  if (app.studio && req.path == kUploadPath) return httplib::Server::HandlerResponse::Unhandled;
+  if (req.get_header_value("Transfer-Encoding").find("chunked") != std::string::npos) {
+    json_error(res, 411, "send a Content-Length (chunked bodies are not accepted here)");
+    return httplib::Server::HandlerResponse::Handled;
+  }
+  const std::string length = req.get_header_value("Content-Length");
+  const bool number = length.size() <= 18 && length.find_first_not_of("0123456789") == std::string::npos;
+  if (!length.empty() && (!number || std::stoull(length) > app.options.max_body)) {
+    json_error(res, 413, fmt::format("the request body is over the limit of {} bytes", app.options.max_body));
+    return httplib::Server::HandlerResponse::Handled;
+  }
+  return httplib::Server::HandlerResponse::Unhandled;
+}
+
 // Every route but the login routes needs a session or the password of its realm (the studio's
 // admin password for the studio): API clients get a 401, browsers are sent to the login page.
 httplib::Server::HandlerResponse admit(App& app, const httplib::Request& req, httplib::Response& res) {
   add_security_headers(res);
+  if (body_size_check(app, req, res) == httplib::Server::HandlerResponse::Handled) return httplib::Server::HandlerResponse::Handled;
   const bool open = req.path == "/healthz" || req.path == "/login" || req.path == "/login/style.css" ||
                     (app.studio && req.path == "/studio/login");
   if (open) return httplib::Server::HandlerResponse::Unhandled;
@@ -115,7 +133,7 @@ int serve(std::shared_ptr<const ResNetClassifier> model, const ServeOptions& o) 
   const std::size_t threads = static_cast<std::size_t>(o.workers + o.queue + kSpareThreads);
   httplib::Server svr;
   svr.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  svr.set_payload_max_length(o.max_body);
+  svr.set_payload_max_length(app.studio ? std::max<std::size_t>(o.max_body, o.max_upload) : o.max_body);
   svr.set_read_timeout(30, 0);
   svr.set_pre_routing_handler([&app](const httplib::Request& req, httplib::Response& res) { return admit(app, req, res); });
   add_login_routes(svr, app);

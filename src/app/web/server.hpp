@@ -37,6 +37,7 @@ struct ServeOptions {
   std::string studio_dir;      ///< its workspace: jobs, models, the published model's id
   std::string admin_password;  ///< required with studio_dir; at least 12 characters, not `password`
   std::string data_root;       ///< folders below it are offered as datasets; empty: none
+  std::uint64_t max_upload = 2ull << 30;  ///< bytes of one uploaded zip (other requests: max_body)
 };
 
 /// Blocks SIGINT and SIGTERM in the calling thread and every thread it starts later, so that

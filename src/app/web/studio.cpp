@@ -11,6 +11,9 @@
 #include <fmt/format.h>
 
 #include "util/file_util.hpp"
+#include "xraykit/image.hpp"
+#include "auth.hpp"
+#include "zip_archive.hpp"
 #include "xraykit/augment.hpp"
 #include "xraykit/classifier.hpp"
 #include "xraykit/error.hpp"
@@ -140,11 +143,13 @@ void Studio::save(const Job& job) const {
   write_file_atomic(job_dir(job.id) + "/job.json", j.dump(1));
 }
 
-std::vector<std::string> Studio::datasets() const {
+namespace {
+// The folders directly below `root`, sorted; hidden ones (and partial uploads) left out.
+std::vector<std::string> folders_in(const std::string& root) {
   std::vector<std::string> names;
-  if (data_root_.empty()) return names;
   std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(data_root_, ec)) {
+  if (root.empty()) return names;
+  for (const auto& entry : fs::directory_iterator(root, ec)) {
     const std::string name = entry.path().filename();
     if (name.rfind('.', 0) != 0 && entry.is_directory(ec)) names.push_back(name);
   }
@@ -152,20 +157,88 @@ std::vector<std::string> Studio::datasets() const {
   return names;
 }
 
+bool contains(const std::vector<std::string>& names, const std::string& name) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+// A folder holding exactly one CSV file is a manifest dataset; other folders hold class folders.
+std::string manifest_or_folder(const fs::path& dir) {
+  std::vector<fs::path> csvs;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec))
+    if (entry.is_regular_file(ec) && entry.path().extension() == ".csv") csvs.push_back(entry.path());
+  return csvs.size() == 1 ? csvs[0].string() : dir.string();
+}
+
+// The folder a dataset's file names are shown relative to.
+fs::path folder_of(const fs::path& source) { return source.extension() == ".csv" ? source.parent_path() : source; }
+}  // namespace
+
+std::vector<std::string> Studio::datasets() const {
+  std::vector<std::string> names = folders_in(data_root_);
+  for (const auto& name : folders_in((fs::path(workspace_) / "uploads").string()))
+    if (!contains(names, name)) names.push_back(name);
+  return names;
+}
+
+// Only names the listing offers: no path from a request reaches the file system.
+std::string Studio::dataset_path(const std::string& name) const {
+  if (contains(folders_in(data_root_), name)) return (fs::path(data_root_) / name).string();
+  if (contains(folders_in((fs::path(workspace_) / "uploads").string()), name))
+    return manifest_or_folder(fs::path(workspace_) / "uploads" / name);
+  return {};
+}
+
 Dataset Studio::load(const std::string& name, int image_size) {
-  // Only names the listing offers: no path from a request reaches the file system.
-  const auto names = datasets();
-  if (std::find(names.begin(), names.end(), name) == names.end())
-    throw InvalidArgument(fmt::format("no dataset named '{}' in the data root", name));
+  const std::string path = dataset_path(name);
+  if (path.empty()) throw InvalidArgument(fmt::format("no dataset named '{}'", name));
   DatasetOptions o;
   o.image_size = image_size;
-  return Dataset::from_folder((fs::path(data_root_) / name).string(), o);
+  return Dataset::load(path, o);
+}
+
+std::string Studio::incoming_path() const {
+  const fs::path uploads = fs::path(workspace_) / "uploads";
+  fs::create_directories(uploads);
+  return (uploads / (".incoming-" + random_token().substr(0, 16) + ".zip")).string();
+}
+
+json Studio::add_upload(const std::string& name, const std::string& zip_path) {
+  const bool plain = !name.empty() && name.size() <= 64 && name[0] != '.' &&
+                     name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") == std::string::npos;
+  if (!plain) throw InvalidArgument("a dataset name is 1-64 letters, digits, '-', '_' or '.', not starting with '.'");
+  if (contains(datasets(), name)) throw InvalidArgument(fmt::format("a dataset named '{}' exists already", name));
+  const fs::path uploads = fs::path(workspace_) / "uploads";
+  fs::create_directories(uploads);
+  const fs::path partial = uploads / (".partial-" + name);
+  fs::remove_all(partial);
+  ZipExtraction x;
+  try {
+    x = extract_zip(zip_path, partial.string(), ZipLimits{}, [](const std::string& path) {
+      return is_image_file(path) || fs::path(path).extension() == ".csv";
+    });
+    if (x.files == 0) throw InvalidArgument("the zip holds no images");
+    // One folder at the top (a zipped "chest_xray" folder): that folder is the dataset.
+    fs::path top = partial;
+    std::vector<fs::path> entries;
+    for (const auto& e : fs::directory_iterator(partial)) entries.push_back(e.path());
+    if (entries.size() == 1 && fs::is_directory(entries[0])) top = entries[0];
+    fs::rename(top, uploads / name);
+    fs::remove_all(partial);
+  } catch (...) {
+    std::error_code ec;
+    fs::remove_all(partial, ec);
+    throw;
+  }
+  json skipped = json::array();
+  for (const auto& [entry, reason] : x.skipped) skipped.push_back({{"entry", entry}, {"reason", reason}});
+  return {{"name", name}, {"files", x.files}, {"bytes", x.bytes}, {"skipped", skipped}};
 }
 
 json Studio::dataset_summary(const std::string& name, double val_fraction, std::uint64_t seed) {
   const Dataset data = load(name, 32);  // counts and unreadable files do not depend on the size
   json skipped = json::array();
-  const std::string root = (fs::path(data_root_) / name).string();
+  const fs::path root = folder_of(dataset_path(name));
   for (const auto& s : data.skipped()) skipped.push_back({{"path", fs::path(s.path).lexically_relative(root).string()}, {"reason", s.reason}});
   json j = {{"name", name}, {"classes", data.classes()}, {"class_counts", data.class_counts()},
             {"patient_counts", data.patient_counts()}, {"images", data.size()}, {"patients", data.num_patients()},
@@ -193,9 +266,7 @@ std::string Studio::submit(const JobRequest& request) {
   if (!(request.val_fraction >= 0.05 && request.val_fraction <= 0.5))
     throw InvalidArgument("validation fraction must be in [0.05, 0.5]");
   if (!request.augment.empty()) Augmenter{request.augment};  // a bad spec fails now
-  const auto names = datasets();
-  if (std::find(names.begin(), names.end(), request.data) == names.end())
-    throw InvalidArgument(fmt::format("no dataset named '{}' in the data root", request.data));
+  if (dataset_path(request.data).empty()) throw InvalidArgument(fmt::format("no dataset named '{}'", request.data));
 
   auto job = std::make_unique<Job>();
   job->request = request;
@@ -363,7 +434,7 @@ json Studio::review_validation(const std::string& id, const ResNetClassifier& mo
                                 const std::string& data_name) {
   json images = json::array(), wrong = json::array();
   fs::create_directories(job_dir(id) + "/wrong");
-  const fs::path root = fs::path(data_root_) / data_name;
+  const fs::path root = folder_of(dataset_path(data_name));
   constexpr std::size_t kBatch = 64;
   for (std::size_t start = 0; start < val.size(); start += kBatch) {
     std::vector<Image> batch;

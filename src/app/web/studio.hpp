@@ -10,6 +10,8 @@
 //   DIR/jobs/<id>/validation.json  each validation image's probabilities, label and patient
 //   DIR/jobs/<id>/wrong/<k>.png    Grad-CAM overlays of validation images the model got wrong
 //   DIR/published               the id of the job whose model the classify page uses
+//   DIR/uploads/<name>/         datasets uploaded as zip files (class folders, or a CSV
+//                               manifest with its images), offered beside the data root's
 // Thread safety: every member may be called from any thread; one worker thread trains.
 #include <condition_variable>
 #include <cstdint>
@@ -50,8 +52,15 @@ class Studio {
   Studio(const Studio&) = delete;
   Studio& operator=(const Studio&) = delete;
 
-  /// Datasets offered: the folders directly below the data root.
+  /// Datasets offered: the folders directly below the data root, then uploaded ones.
   std::vector<std::string> datasets() const;
+  /// Unpacks an uploaded zip (see zip_archive.hpp for what is refused) as dataset `name`
+  /// (letters, digits, '-', '_', '.'; not taken yet). A zip holding one folder is read as
+  /// that folder. Returns {name, files, skipped: [{entry, reason}]}. InvalidArgument for a
+  /// bad name or archive; nothing is left behind then.
+  nlohmann::json add_upload(const std::string& name, const std::string& zip_path);
+  /// A fresh path in the workspace for an upload on its way in (removed by the caller).
+  std::string incoming_path() const;
   /// Classes, images, patients, skipped files (with reasons, paths below the root) and the
   /// patient-disjoint split the job would use. DatasetError / IoError as Dataset::load.
   nlohmann::json dataset_summary(const std::string& name, double val_fraction, std::uint64_t seed);
@@ -91,6 +100,7 @@ class Studio {
   nlohmann::json review_validation(const std::string& id, const ResNetClassifier& model, const Dataset& val,
                                    const std::string& data_name);
   Dataset load(const std::string& name, int image_size);  // InvalidArgument for unknown names
+  std::string dataset_path(const std::string& name) const;  // folder or manifest; empty if unknown
 
   const std::string workspace_, data_root_;
   mutable std::mutex mutex_;

@@ -29,6 +29,7 @@ function element(tag, text, className) {
 
 async function loadChoices() {
   const c = await api("/api/studio/data");
+  for (const id of ["dataset", "arch", "size", "augment"]) $(id).replaceChildren();
   if (!c.datasets.length) option($("dataset"), "", "(no folders: start serve with --data-root)");
   for (const name of c.datasets) option($("dataset"), name);
   for (const a of c.archs) option($("arch"), a);
@@ -38,6 +39,39 @@ async function loadChoices() {
   $("arch").value = c.defaults.arch;
   $("size").value = String(c.defaults.image_size);
   $("epochs").value = c.defaults.epochs;
+}
+
+// The zip goes as the request body itself (the server streams it to disk), with progress.
+function uploadZip() {
+  const file = $("upload-file").files[0];
+  const name = $("upload-name").value.trim() || (file ? file.name.replace(/\.zip$/i, "") : "");
+  if (!file) { $("upload-status").textContent = "Choose a zip file first."; return; }
+  const xhr = new XMLHttpRequest();
+  xhr.open("POST", "/api/studio/uploads?name=" + encodeURIComponent(name));
+  xhr.setRequestHeader("Content-Type", "application/zip");
+  $("upload-progress").hidden = false;
+  xhr.upload.onprogress = (e) => { if (e.lengthComputable) $("upload-progress").value = e.loaded / e.total; };
+  xhr.onload = async () => {
+    $("upload-progress").hidden = true;
+    let body = {};
+    try { body = JSON.parse(xhr.responseText); } catch (e) { /* not JSON: use the status text */ }
+    if (xhr.status !== 201) {
+      $("upload-status").textContent = "Error: " + (body.error || xhr.statusText);
+      return;
+    }
+    const keep = { arch: $("arch").value, size: $("size").value, augment: $("augment").value, epochs: $("epochs").value };
+    await loadChoices();
+    $("arch").value = keep.arch;
+    $("size").value = keep.size;
+    $("augment").value = keep.augment;
+    $("epochs").value = keep.epochs;
+    $("dataset").value = body.name;
+    $("upload-status").textContent = `"${body.name}": ${body.files} files unpacked` +
+        (body.skipped.length ? `, ${body.skipped.length} skipped (first: ${body.skipped[0].entry}: ${body.skipped[0].reason})` : "") + ".";
+  };
+  xhr.onerror = () => { $("upload-progress").hidden = true; $("upload-status").textContent = "Error: the upload failed."; };
+  $("upload-status").textContent = "Uploading and unpacking…";
+  xhr.send(file);
 }
 
 async function showSummary() {
@@ -231,6 +265,7 @@ async function start() {
     return;
   }
   $("summary-button").addEventListener("click", showSummary);
+  $("upload-button").addEventListener("click", uploadZip);
   $("preview-button").addEventListener("click", preview);
   $("train-button").addEventListener("click", train);
   $("threshold").addEventListener("input", () => {
