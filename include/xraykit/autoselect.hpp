@@ -53,6 +53,11 @@ struct AutoChoice {
 XRAYKIT_API AutoChoice auto_select(const Dataset& train, const Dataset& val, const ClassifierOptions& model,
                                    const TrainOptions& base, const AutoSelectOptions& options);
 
+/// An AutoChoice as a JSON object and back: the model card's field list, which the studio also
+/// keeps a job's choice in. auto_choice_from_json throws InvalidArgument on malformed JSON.
+XRAYKIT_API std::string to_json(const AutoChoice& choice);
+XRAYKIT_API AutoChoice auto_choice_from_json(const std::string& json);
+
 /// Parses "90s", "30m", "2h", "1h30m" or a plain number of seconds.
 XRAYKIT_API double parse_duration(const std::string& text);
 

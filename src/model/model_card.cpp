@@ -297,4 +297,16 @@ std::string ModelCard::to_html() const {
          "figures hold for data like the validation split above.</p>";
 }
 
+std::string to_json(const AutoChoice& choice) { return auto_select_json(choice).dump(); }
+
+AutoChoice auto_choice_from_json(const std::string& text) {
+  const json j = json::parse(text, nullptr, false);
+  if (!j.is_object()) throw InvalidArgument("an auto-select choice must be a JSON object");
+  try {
+    return auto_select_from(j);
+  } catch (const json::exception& e) {
+    throw InvalidArgument(fmt::format("malformed auto-select choice ({})", e.what()));
+  }
+}
+
 }  // namespace xraykit

@@ -334,3 +334,24 @@ def test_hostile_and_broken_uploads(binary, model, data_root, tmp_path):
             assert c.recv(100).startswith(b"HTTP/1.1 411")
     finally:
         s.stop()
+
+
+def test_auto_select_within_a_time_budget(binary, model, data_root, tmp_path):
+    s = start(binary, model, tmp_path / "ws", data_root)
+    try:
+        assert api(s, "/api/studio/jobs", {"data": "tiny", "auto_select": True, "budget_minutes": 0})[0] == 400
+        job_id = api(s, "/api/studio/jobs", {"data": "tiny", "image_size": 32, "val_fraction": 0.25,
+                                             "auto_select": True, "budget_minutes": 1, "arch": "resnet50"})[1]["id"]
+        job = wait_for(s, job_id, {"done", "failed"}, timeout=300)
+        assert job["state"] == "done", job
+        choice = job["auto_choice"]
+        # What it measured (each candidate it timed) and why it chose, kept with the job.
+        assert choice["arch"] in choice["measured_images_per_second"] and choice["reason"]
+        assert len(job["history"]) == choice["epochs"] and choice["budget_seconds"] == 60
+        status, _, card = request(s.url + f"/studio/jobs/{job_id}/card", headers=ADMIN_AUTH)
+        assert status == 200 and b"Auto-select" in card and choice["arch"].encode() in card
+        assert api(s, f"/api/studio/jobs/{job_id}/publish")[0] == 200
+        served = json.loads(request(s.url + "/api/model", headers=CLASSIFY_AUTH)[2])
+        assert served["arch"] == choice["arch"] and served["provenance"]["auto_select"]["reason"] == choice["reason"]
+    finally:
+        s.stop()

@@ -14,6 +14,7 @@
 #include "studio.hpp"
 #include "server.hpp"
 #include "xraykit/classifier.hpp"
+#include "xraykit/model_card.hpp"
 
 namespace xraykit::web {
 
@@ -60,6 +61,8 @@ Access access(App& app, const Realm& realm, const httplib::Request& req, int* re
 void add_login_routes(httplib::Server& server, App& app);
 /// / (the upload page), /app.js, /model (the model card).
 void add_page_routes(httplib::Server& server, App& app);
+/// A model card as a page of the site, with a link back.
+std::string model_card_page(const ModelCard& card, const std::string& back, const std::string& back_label);
 /// /api/model, /api/predict.
 void add_api_routes(httplib::Server& server, App& app);
 /// /studio (page, script), /api/studio/...: datasets, jobs, reports, publishing.

@@ -63,6 +63,8 @@ JobRequest job_request(const std::string& body) {
     r.augment = j.value("augment", r.augment);
     r.seed = j.value("seed", r.seed);
     r.val_fraction = j.value("val_fraction", r.val_fraction);
+    r.auto_select = j.value("auto_select", r.auto_select);
+    r.budget_minutes = j.value("budget_minutes", r.budget_minutes);
   } catch (const json::exception&) {
     throw InvalidArgument("a job needs \"data\" (a dataset name) and options of the right types");
   }
@@ -121,6 +123,13 @@ void upload(App& app, const httplib::Request& req, httplib::Response& res, const
     return json_error(res, 413, fmt::format("the upload is over the limit of {} bytes", app.options.max_upload));
   if (!whole || !out) throw IoError("the upload could not be received whole (connection lost or disk full)");
   json_reply(res, app.studio->add_upload(req.get_param_value("name"), path), 201);
+}
+
+// A finished job's model card, as the classify site's /model page shows the served one.
+void card(App& app, const std::string& id, httplib::Response& res) {
+  const std::string path = app.studio->model_path(id);
+  if (path.empty()) return json_error(res, 404, "no finished job with that id");
+  res.set_content(model_card_page(ResNetClassifier::load(path).card(), "/studio", "Studio"), "text/html; charset=utf-8");
 }
 
 void report(App& app, const std::string& id, httplib::Response& res) {
@@ -189,6 +198,9 @@ void add_studio_routes(httplib::Server& server, App& app) {
     const auto png = read_file(path);
     res.set_content(std::string(png.begin(), png.end()), "image/png");
   });
+  server.Get(R"(/studio/jobs/([0-9-]+)/card)", guarded([&app](const httplib::Request& req, httplib::Response& res) {
+    card(app, req.matches[1], res);
+  }));
   server.Get(R"(/studio/jobs/([0-9-]+)/report)", guarded([&app](const httplib::Request& req, httplib::Response& res) {
     report(app, req.matches[1], res);
   }));

@@ -11,7 +11,9 @@
 #include <fmt/format.h>
 
 #include "util/file_util.hpp"
+#include "xraykit/autoselect.hpp"
 #include "xraykit/image.hpp"
+#include "xraykit/model_card.hpp"
 #include "auth.hpp"
 #include "zip_archive.hpp"
 #include "xraykit/augment.hpp"
@@ -31,6 +33,7 @@ struct Studio::Job {
   json progress = json::object();  // the latest Progress of a running job
   json history = json::array();    // one EpochRecord per finished epoch
   json result = json::object();    // validation figures of a finished job
+  json auto_choice;                // what auto-select chose (null: not yet, or not asked for)
   bool cancel = false;
 };
 
@@ -38,7 +41,8 @@ namespace {
 
 json request_json(const JobRequest& r) {
   return {{"data", r.data}, {"arch", r.arch}, {"image_size", r.image_size}, {"epochs", r.epochs},
-          {"augment", r.augment}, {"seed", r.seed}, {"val_fraction", r.val_fraction}};
+          {"augment", r.augment}, {"seed", r.seed}, {"val_fraction", r.val_fraction},
+          {"auto_select", r.auto_select}, {"budget_minutes", r.budget_minutes}};
 }
 
 JobRequest request_from(const json& j) {
@@ -50,6 +54,8 @@ JobRequest request_from(const json& j) {
   r.augment = j.at("augment").get<std::string>();
   r.seed = j.at("seed").get<std::uint64_t>();
   r.val_fraction = j.at("val_fraction").get<double>();
+  r.auto_select = j.value("auto_select", false);
+  r.budget_minutes = j.value("budget_minutes", r.budget_minutes);
   return r;
 }
 
@@ -108,6 +114,7 @@ Studio::Studio(std::string workspace, std::string data_root)
       job->error = j.value("error", "");
       job->history = j.value("history", json::array());
       job->result = j.value("result", json::object());
+      job->auto_choice = j.value("auto_choice", json());
       // A job that was running when the server stopped runs again, from its checkpoint.
       if (job->state == "running") job->state = "queued";
       if (job->state == "queued") queue_.push_back(id);
@@ -139,7 +146,7 @@ std::string Studio::job_dir(const std::string& id) const { return (fs::path(work
 
 void Studio::save(const Job& job) const {
   const json j = {{"request", request_json(job.request)}, {"state", job.state}, {"error", job.error},
-                  {"history", job.history}, {"result", job.result}};
+                  {"history", job.history}, {"result", job.result}, {"auto_choice", job.auto_choice}};
   write_file_atomic(job_dir(job.id) + "/job.json", j.dump(1));
 }
 
@@ -265,6 +272,8 @@ std::string Studio::submit(const JobRequest& request) {
     throw InvalidArgument(fmt::format("epochs must be in [1, 200], not {}", request.epochs));
   if (!(request.val_fraction >= 0.05 && request.val_fraction <= 0.5))
     throw InvalidArgument("validation fraction must be in [0.05, 0.5]");
+  if (request.auto_select && (request.budget_minutes < 1 || request.budget_minutes > 24 * 60))
+    throw InvalidArgument(fmt::format("the time budget must be 1 to 1440 minutes, not {}", request.budget_minutes));
   if (!request.augment.empty()) Augmenter{request.augment};  // a bad spec fails now
   if (dataset_path(request.data).empty()) throw InvalidArgument(fmt::format("no dataset named '{}'", request.data));
 
@@ -306,6 +315,7 @@ json Studio::jobs() const {
     list.push_back({{"id", j.id}, {"request", request_json(j.request)}, {"state", j.state}, {"error", j.error},
                     {"progress", j.progress}, {"epochs_done", j.history.size()},
                     {"last_epoch", j.history.empty() ? json() : j.history.back()}, {"result", j.result},
+                    {"auto_choice", j.auto_choice},
                     {"published", published_ == j.id}});
   }
   return list;
@@ -317,7 +327,8 @@ std::optional<json> Studio::job(const std::string& id) const {
   if (it == jobs_.end()) return std::nullopt;
   const Job& j = *it->second;
   return json{{"id", j.id}, {"request", request_json(j.request)}, {"state", j.state}, {"error", j.error},
-              {"progress", j.progress}, {"history", j.history}, {"result", j.result}, {"published", published_ == j.id}};
+              {"progress", j.progress}, {"history", j.history}, {"result", j.result}, {"auto_choice", j.auto_choice},
+              {"published", published_ == j.id}};
 }
 
 std::string Studio::model_path(const std::string& id) const {
@@ -369,6 +380,26 @@ void Studio::work() {
   }
 }
 
+// auto_select()'s choice for a job, measured once: a resumed job keeps the choice its
+// checkpoint was made with.
+AutoChoice Studio::choose(const std::string& id, const Split& split, const ClassifierOptions& copt, const TrainOptions& base) {
+  JobRequest r;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    const Job& job = *jobs_.at(id);
+    if (!job.auto_choice.is_null()) return auto_choice_from_json(job.auto_choice.dump());
+    r = job.request;
+  }
+  AutoSelectOptions ao;
+  ao.budget_seconds = r.budget_minutes * 60.0;
+  const AutoChoice choice = auto_select(split.train, split.val, copt, base, ao);
+  std::lock_guard<std::mutex> lock(mutex_);
+  Job& job = *jobs_.at(id);
+  job.auto_choice = json::parse(to_json(choice));
+  save(job);
+  return choice;
+}
+
 // One job: the same flow as `xraykit train`, reporting into the job instead of a terminal.
 void Studio::run(const std::string& id) {
   JobRequest r;
@@ -385,11 +416,18 @@ void Studio::run(const std::string& id) {
   copt.image_size = r.image_size;
   copt.channels = data.channels();
   copt.seed = r.seed;
-  ResNetClassifier model(r.arch, data.classes(), copt);
   TrainOptions t;
   t.epochs = r.epochs;
   t.seed = r.seed;
   if (!r.augment.empty()) t.augment = r.augment;
+  std::string arch = r.arch;
+  const std::optional<AutoChoice> choice = r.auto_select ? std::optional(choose(id, split, copt, t)) : std::nullopt;
+  if (choice) {
+    arch = choice->arch;
+    t.epochs = choice->epochs;
+    t.augment = choice->augment;
+  }
+  ResNetClassifier model(arch, data.classes(), copt);
   t.checkpoint = job_dir(id) + "/checkpoint";
   t.resume = fs::exists(t.checkpoint);
   const FitResult fit = model.fit(split.train, split.val, t, [&](const Progress& p) {
@@ -414,6 +452,11 @@ void Studio::run(const std::string& id) {
     job.state = stopping_ && !job.cancel ? "queued" : "cancelled";
     save(job);
     return;
+  }
+  if (choice) {
+    ModelCard card = model.card();
+    card.auto_select = choice;
+    model.set_provenance(card.provenance_json());
   }
   model.save(job_dir(id) + "/model.xrk");
   save_html_report(job_dir(id) + "/report.html", fit.validation, fit.history, "xraykit studio: job " + id);

@@ -25,6 +25,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "xraykit/autoselect.hpp"
 #include "xraykit/classifier.hpp"
 #include "xraykit/dataset.hpp"
 
@@ -40,6 +41,10 @@ struct JobRequest {
   std::string augment;  ///< empty: the library's default
   std::uint64_t seed = 42;
   double val_fraction = 0.15;
+  /// Let auto_select() choose network, epochs and augmentation to fit `budget_minutes` (the
+  /// three choices above are then ignored); the choice is kept with the job.
+  bool auto_select = false;
+  int budget_minutes = 10;
 };
 
 class Studio {
@@ -97,6 +102,7 @@ class Studio {
   void save(const Job& job) const;  // under mutex_
   void work();
   void run(const std::string& id);
+  AutoChoice choose(const std::string& id, const Split& split, const ClassifierOptions& copt, const TrainOptions& base);
   nlohmann::json review_validation(const std::string& id, const ResNetClassifier& model, const Dataset& val,
                                    const std::string& data_name);
   Dataset load(const std::string& name, int image_size);  // InvalidArgument for unknown names

@@ -116,7 +116,8 @@ async function train() {
       method: "POST",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ data: $("dataset").value, arch: $("arch").value, image_size: Number($("size").value),
-                             epochs: Number($("epochs").value), augment: $("augment").value }),
+                             epochs: Number($("epochs").value), augment: $("augment").value,
+                             auto_select: $("auto").checked, budget_minutes: Number($("budget").value) }),
     });
     $("train-status").textContent = "Job " + job.id + " queued.";
     refreshJobs();
@@ -127,6 +128,19 @@ async function train() {
 
 const percent = (estimate) => estimate ? (100 * estimate.value).toFixed(1) + "% (" + (100 * estimate.low).toFixed(1) +
     "–" + (100 * estimate.high).toFixed(1) + ")" : "–";
+
+function choicesText(job) {
+  const r = job.request, c = job.auto_choice;
+  if (!r.auto_select) return `${r.data}: ${r.arch}, ${r.image_size} px, ${r.epochs} epochs, ${r.augment || "default"}`;
+  const chosen = c ? `: chose ${c.arch}, ${c.epochs} epochs, ${c.augment}` : " (measuring…)";
+  return `${r.data}: auto within ${r.budget_minutes} min, ${r.image_size} px${chosen}`;
+}
+
+function autoText(c) {
+  const rates = Object.entries(c.measured_images_per_second || {}).map(([a, v]) => `${a} ${v.toFixed(0)} images/s`);
+  return `Auto-select measured ${rates.join(", ")} and chose ${c.arch} for ${c.epochs} epochs with ` +
+      `'${c.augment}' (about ${Math.round(c.expected_seconds / 60)} min). Why: ${c.reason}`;
+}
 
 function progressText(job) {
   const p = job.progress;
@@ -161,7 +175,7 @@ async function refreshJobs() {
     row.dataset.id = job.id;
     row.dataset.state = job.state;
     row.appendChild(element("td", job.id));
-    row.appendChild(element("td", `${r.data}: ${r.arch}, ${r.image_size} px, ${r.epochs} epochs, ${r.augment || "default"}`));
+    row.appendChild(element("td", choicesText(job)));
     row.appendChild(element("td", job.state + (job.published ? " · published" : ""), "state " + job.state));
     row.appendChild(element("td", job.state === "failed" ? job.error : progressText(job), job.state === "failed" ? "error" : ""));
     const res = job.result;
@@ -170,11 +184,13 @@ async function refreshJobs() {
     const actions = row.insertCell();
     if (job.state === "running" || job.state === "queued") action(actions, "Cancel", () => cancel(job.id));
     if (job.state === "done") {
-      const a = element("a", "Report");
-      a.href = "/studio/jobs/" + job.id + "/report";
-      a.target = "_blank";
-      actions.appendChild(a);
-      actions.appendChild(document.createTextNode(" "));
+      for (const [text, page] of [["Report", "report"], ["Card", "card"]]) {
+        const a = element("a", text);
+        a.href = "/studio/jobs/" + job.id + "/" + page;
+        a.target = "_blank";
+        actions.appendChild(a);
+        actions.appendChild(document.createTextNode(" "));
+      }
       action(actions, "Review", () => review(job));
       if (!job.published) action(actions, "Publish", () => publish(job.id));
     }
@@ -221,6 +237,7 @@ function review(job) {
   reviewing = job.id;
   $("review").hidden = false;
   $("review-id").textContent = job.id;
+  $("review-auto").textContent = job.auto_choice ? autoText(job.auto_choice) : "";
   $("threshold-status").textContent = "";
   const binary = job.result.sensitivity !== undefined;
   for (const id of ["threshold", "threshold-save", "threshold-value"]) $(id).hidden = !binary;
@@ -266,6 +283,9 @@ async function start() {
   }
   $("summary-button").addEventListener("click", showSummary);
   $("upload-button").addEventListener("click", uploadZip);
+  $("auto").addEventListener("change", () => {
+    for (const id of ["arch", "epochs", "augment"]) $(id).disabled = $("auto").checked;
+  });
   $("preview-button").addEventListener("click", preview);
   $("train-button").addEventListener("click", train);
   $("threshold").addEventListener("input", () => {
