@@ -2,10 +2,10 @@
 // folders, read its summary, preview the augmentation, train one short epoch while watching
 // its progress, open the report, review the threshold and the wrong images, publish the
 // model, sign out. Screenshots of each page go to SHOT_DIR.
-// usage: node studio.mjs URL ADMIN_PASSWORD ZIP IMAGE_SIZE SHOT_DIR
+// usage: node studio.mjs URL ADMIN_PASSWORD ZIP IMAGE_SIZE SHOT_DIR [EPOCHS (default 1)]
 import { chromium } from "playwright-core";
 
-const [url, password, zip, size, shots] = process.argv.slice(2);
+const [url, password, zip, size, shots, epochs = "1"] = process.argv.slice(2);
 const dataset = "uploaded";
 const fail = (message) => { throw new Error(message); };
 
@@ -44,7 +44,7 @@ try {
   const split = await page.textContent("#summary pre");
   if (!split.includes("patients on both sides: 0")) fail("the split is not shown as patient-disjoint: " + split);
   await page.selectOption("#size", size);
-  await page.fill("#epochs", "1");
+  await page.fill("#epochs", epochs);
   await page.click("#preview-button");
   await page.waitForFunction(() => { const i = document.getElementById("preview"); return i.complete && i.naturalWidth > 0; },
                              null, { timeout: 60000 });
@@ -53,8 +53,8 @@ try {
   await page.click("#train-button");
   const row = "#jobs tbody tr:first-child";
   await page.waitForSelector(`${row}[data-state='running']`, { timeout: 60000 });
-  await page.waitForFunction((sel) => /epoch 1\/1, step \d+/.test(document.querySelector(sel).textContent), row,
-                             { timeout: 60000 });
+  await page.waitForFunction(([sel, n]) => new RegExp(`epoch 1/${n}, step \\d+`).test(document.querySelector(sel).textContent),
+                             [row, epochs], { timeout: 60000 });
   const progress = await page.textContent(row);
   await page.screenshot({ path: shots + "/studio-2-training.png", fullPage: true });
   await page.waitForSelector(`${row}[data-state='done'], ${row}[data-state='failed']`, { timeout: 300000 });
@@ -70,12 +70,12 @@ try {
 
   // Review: the threshold slider's trade-off on validation images, and the wrong ones' maps.
   await page.click(`${row} button:text("Review")`);
-  await page.waitForFunction(() => document.getElementById("threshold-figures").textContent.startsWith("sensitivity"));
+  await page.waitForFunction(() => document.getElementById("threshold-figures").textContent.startsWith("At threshold"));
   const atDefault = await page.textContent("#threshold-figures");
   await page.$eval("#threshold", (s) => { s.value = "0.2"; s.dispatchEvent(new Event("input")); });
   await page.waitForFunction((before) => {
     const now = document.getElementById("threshold-figures").textContent;
-    return now !== before && now.startsWith("sensitivity");
+    return now !== before && now.startsWith("At threshold");
   }, atDefault);
   const atLow = await page.textContent("#threshold-figures");
   const sensitivity = (text) => Number(/sensitivity (\d+\.\d)%/.exec(text)[1]);

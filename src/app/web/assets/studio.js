@@ -217,7 +217,7 @@ let sliderTimer = null;
 
 function figuresText(f) {
   const c = f.confusion;  // [TN, FP, FN, TP] for two classes
-  return `sensitivity ${percent(f.sensitivity)}, specificity ${percent(f.specificity)}, ` +
+  return `At threshold ${f.threshold.toFixed(2)}: sensitivity ${percent(f.sensitivity)}, specificity ${percent(f.specificity)}, ` +
       `precision ${percent(f.precision)}, accuracy ${percent(f.accuracy)} on ${f.images} ${f.split} images; ` +
       `missed ${c[2]} of ${c[2] + c[3]} ${f.classes[1]}, ${c[1]} false alarms among ${c[0] + c[1]} ${f.classes[0]}.`;
 }
