@@ -364,7 +364,7 @@ TEST_CASE("DICOM patients: PatientID hashed one way, never shown in clear") {
   CHECK(everything.find("DOE") == std::string::npos);
 }
 
-TEST_CASE("a Dataset records each DICOM file's view position; other formats have none") {
+TEST_CASE("a Dataset records each DICOM file's view position, other formats have none") {
   TempDir dir;
   int n = 0;
   for (const char* cls : {"NORMAL", "PNEUMONIA"}) {

@@ -3,7 +3,7 @@
 // CSV, log out. Screenshots of each page go to SHOT_DIR. With EPOCHS, the served model must be
 // one trained for that many epochs (the studio's published one, not the shipped one).
 // usage: node classify.mjs URL PASSWORD FOLDER EXPECTED_IMAGES SHOT_DIR [EPOCHS]
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { chromium } from "playwright-core";
 
 const [url, password, folder, expectedText, shots, epochs] = process.argv.slice(2);
@@ -68,6 +68,18 @@ try {
   if (csv.length !== expected + 1) fail(`${csv.length - 1} CSV rows, expected ${expected}`);
   const names = new Set(rows.map((r) => r[1]));
   if (!csv.slice(1).every((line) => names.has(line.split(",")[0]))) fail("CSV rows do not match the table's files");
+
+  // Files dropped on the page (a DataTransfer made in the page: what a drag from a file manager gives).
+  const dropped = readdirSync(folder + "/NORMAL").slice(0, 3).map((f) => ({ name: f, b64: readFileSync(`${folder}/NORMAL/${f}`).toString("base64") }));
+  const dt = await page.evaluateHandle((files) => {
+    const t = new DataTransfer();
+    for (const f of files) t.items.add(new File([Uint8Array.from(atob(f.b64), (c) => c.charCodeAt(0))], f.name, { type: "image/jpeg" }));
+    return t;
+  }, dropped);
+  await page.dispatchEvent("#drop", "drop", { dataTransfer: dt });
+  await page.waitForFunction(() => /^Done: 3 image/.test(document.getElementById("status").textContent), null, { timeout: 60000 });
+  const droppedRows = await page.$$eval("#table tbody tr", (trs) => trs.map((tr) => tr.cells[1].textContent).sort());
+  if (JSON.stringify(droppedRows) !== JSON.stringify(dropped.map((f) => f.name).sort())) fail("dropped files: " + droppedRows);
 
   await page.click("text=Sign out");
   await page.waitForURL(/\/login$/);

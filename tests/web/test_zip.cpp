@@ -223,7 +223,7 @@ TEST_CASE("damaged zips are refused with the reason") {
   CHECK_THROWS_WITH_AS(extract(dir, zip64), doctest::Contains("ZIP64"), InvalidArgument);
 }
 
-TEST_CASE("a second entry with the same name is skipped; the target folder must be new") {
+TEST_CASE("a second entry with the same name is skipped, and the target folder must be new") {
   TempDir dir;
   const auto x = extract(dir, make_zip({{"a.png", "first"}, {"a.png", "second"}}));
   CHECK(x.files == 1);

@@ -380,6 +380,23 @@ void Studio::work() {
   }
 }
 
+// fit()'s progress into the job; false (stop) when the job is cancelled or the server stops.
+bool Studio::record_progress(const std::string& id, const Progress& p) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Job& job = *jobs_.at(id);
+  job.progress = progress_json(p);
+  if (p.epoch_end) {
+    // After a resume the checkpoint may be behind job.json by an epoch (a stop between the
+    // two saves): that epoch is trained again and recorded once.
+    json& h = job.history;
+    h.erase(std::remove_if(h.begin(), h.end(), [&](const json& e) { return e.value("epoch", 0) >= p.record.epoch; }),
+            h.end());
+    h.push_back(json::parse(to_json(p.record)));
+    save(job);
+  }
+  return !job.cancel && !stopping_;
+}
+
 // auto_select()'s choice for a job, measured once: a resumed job keeps the choice its
 // checkpoint was made with.
 AutoChoice Studio::choose(const std::string& id, const Split& split, const ClassifierOptions& copt, const TrainOptions& base) {
@@ -430,21 +447,7 @@ void Studio::run(const std::string& id) {
   ResNetClassifier model(arch, data.classes(), copt);
   t.checkpoint = job_dir(id) + "/checkpoint";
   t.resume = fs::exists(t.checkpoint);
-  const FitResult fit = model.fit(split.train, split.val, t, [&](const Progress& p) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    Job& job = *jobs_.at(id);
-    job.progress = progress_json(p);
-    if (p.epoch_end) {
-      // After a resume the checkpoint may be behind job.json by an epoch (a stop between the
-      // two saves): that epoch is trained again and recorded once.
-      json& h = job.history;
-      h.erase(std::remove_if(h.begin(), h.end(), [&](const json& e) { return e.value("epoch", 0) >= p.record.epoch; }),
-              h.end());
-      h.push_back(json::parse(to_json(p.record)));
-      save(job);
-    }
-    return !job.cancel && !stopping_;
-  });
+  const FitResult fit = model.fit(split.train, split.val, t, [&](const Progress& p) { return record_progress(id, p); });
   if (fit.cancelled) {
     std::lock_guard<std::mutex> lock(mutex_);
     Job& job = *jobs_.at(id);

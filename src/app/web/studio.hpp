@@ -102,6 +102,7 @@ class Studio {
   void save(const Job& job) const;  // under mutex_
   void work();
   void run(const std::string& id);
+  bool record_progress(const std::string& id, const Progress& progress);
   AutoChoice choose(const std::string& id, const Split& split, const ClassifierOptions& copt, const TrainOptions& base);
   nlohmann::json review_validation(const std::string& id, const ResNetClassifier& model, const Dataset& val,
                                    const std::string& data_name);

@@ -224,7 +224,7 @@ async function filesOfEntry(entry, out) {
   }
 }
 
-const fromInput = (input) => Array.from(input.files)
+const fromFiles = (files) => Array.from(files)
     .filter((f) => !f.name.startsWith("."))
     .map((file) => ({ file, name: file.webkitRelativePath || file.name }));
 
@@ -236,7 +236,7 @@ async function start() {
     return;
   }
   for (const input of [$("files"), $("folder")]) {
-    input.addEventListener("change", () => classify(fromInput(input)));
+    input.addEventListener("change", () => classify(fromFiles(input.files)));
   }
   $("csv").addEventListener("click", downloadCsv);
   drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
@@ -244,7 +244,9 @@ async function start() {
   drop.addEventListener("drop", async (e) => {
     e.preventDefault();
     drop.classList.remove("over");
-    const entries = Array.from(e.dataTransfer.items).map((item) => item.webkitGetAsEntry()).filter(Boolean);
+    const entries = Array.from(e.dataTransfer.items || []).map((item) => item.webkitGetAsEntry && item.webkitGetAsEntry())
+        .filter(Boolean);
+    if (!entries.length) return classify(fromFiles(e.dataTransfer.files));  // no entries API: plain files
     const files = [];
     for (const entry of entries) await filesOfEntry(entry, files);
     classify(files);
