@@ -11,7 +11,7 @@
 # XRAYKIT_DEBIAN_MIRROR overrides the mirror (default http://deb.debian.org/debian).
 set -euo pipefail
 deb="${1:?usage: deb_clean_install.sh path/to/xraykit_VERSION_ARCH.deb or BUILD_DIR}"
-[ -d "$deb" ] && deb="$(ls -t "$deb"/xraykit_*.deb 2> /dev/null | head -1)"
+[ -d "$deb" ] && deb="$(ls -t "$deb"/xraykit_*.deb 2> /dev/null | head -1 || true)"
 [ -f "$deb" ] || { echo "${1}: no xraykit package there (scripts/package.sh makes it)" >&2; exit 1; }
 deb="$(realpath "$deb")"
 [ "$(id -u)" = 0 ] || { echo "skipped: a clean install needs root (debootstrap, chroot)"; exit 77; }

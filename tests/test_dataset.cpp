@@ -225,6 +225,30 @@ TEST_CASE("CSV manifest: relative paths, patient column, unknown labels") {
   CHECK_THROWS_AS(Dataset::from_csv((dir / "none.csv").string()), IoError);
 }
 
+TEST_CASE("a manifest from elsewhere cannot point outside its folder") {
+  TempDir dir;
+  write_png(dir / "outside.png", pattern_image(20, 20, 1, 4));
+  write_png(dir / "m/img/a.png", pattern_image(20, 20, 1, 1));
+  write_png(dir / "m/img/b.png", pattern_image(20, 20, 1, 2));
+  {
+    std::ofstream csv(dir / "m/list.csv");
+    csv << "img/a.png,NORMAL,p1\n"
+           "img/./b.png,PNEUMONIA,p2\n"
+           "img/../../outside.png,PNEUMONIA,p3\n"
+        << (dir / "outside.png").string() << ",NORMAL,p4\n"
+           "img/../img/a.png,NORMAL,p5\n";
+  }
+  DatasetOptions o = small();
+  const Dataset trusting = Dataset::from_csv((dir / "m/list.csv").string(), o);
+  CHECK(trusting.size() == 5);  // a manifest of one's own may point anywhere
+  o.manifest_paths_inside = true;
+  const Dataset d = Dataset::from_csv((dir / "m/list.csv").string(), o);
+  CHECK(d.size() == 3);  // a.png, b.png and img/../img/a.png (which stays inside)
+  REQUIRE(d.skipped().size() == 2);
+  for (const auto& s : d.skipped()) CHECK(s.reason == "the path leads out of the manifest's folder");
+  CHECK(d.skipped()[0].path.find("list.csv:3") != std::string::npos);
+}
+
 TEST_CASE("a dataset written as a manifest reads back the same") {
   TempDir dir;
   write_png(dir / "NORMAL/person1_a.png", pattern_image(20, 20, 1, 1));

@@ -43,6 +43,10 @@ struct DatasetOptions {
   /// VIRAL (unless `classes` names others). A PNEUMONIA image whose name says neither is
   /// skipped with that reason; DatasetError when the data has no PNEUMONIA class.
   bool pneumonia_kinds = false;
+  /// Manifests from elsewhere (an uploaded zip): a row whose path is absolute or leads out
+  /// of the manifest's folder (`..`) is skipped with that reason instead of read, so that a
+  /// manifest cannot make xraykit read other files on the machine.
+  bool manifest_paths_inside = false;
 };
 
 /// A file that was not loaded, and why.

@@ -65,9 +65,10 @@ struct DicomTags {
 /// bits; MONOCHROME1 is inverted so that bone is bright; colour (secondary captures) becomes
 /// luminance. Refused with a reason: objects without an image (structured reports, PDFs,
 /// presentation states), several frames, non-frontal views (DecodeOptions::frontal_only),
-/// and more than max_pixels (from the header, before decoding).
+/// and more than max_pixels (from the header, before decoding). `dicom_tags`, when given,
+/// receives a DICOM file's tags from the same parse (left as is for other formats).
 XRAYKIT_API Image decode_image(const std::uint8_t* bytes, std::size_t size,
-                               const DecodeOptions& options = {});
+                               const DecodeOptions& options = {}, DicomTags* dicom_tags = nullptr);
 
 /// Reads a file and decodes it; errors name the path.
 XRAYKIT_API Image load_image(const std::string& path, const DecodeOptions& options = {});

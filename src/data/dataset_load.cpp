@@ -17,7 +17,6 @@
 #include <fmt/format.h>
 
 #include "data/dataset_storage.hpp"
-#include "image/dicom.hpp"
 #include "util/file_util.hpp"
 #include "util/threads.hpp"
 #include "xraykit/error.hpp"
@@ -163,6 +162,17 @@ std::vector<std::string> split_csv_line(const std::string& line) {
   return fields;
 }
 
+// Whether a relative path climbs above where it starts ("a/../../b").
+bool escapes(const fs::path& relative) {
+  int depth = 0;
+  for (const auto& part : relative.lexically_normal()) {
+    if (part == "..") --depth;
+    else if (part != "." && !part.empty()) ++depth;
+    if (depth < 0) return true;
+  }
+  return false;
+}
+
 Listing list_manifest(const std::string& csv_path, const DatasetOptions& o) {
   std::error_code ec;
   if (fs::is_directory(csv_path, ec)) throw IoError(fmt::format("{}: is a folder, not a CSV file", csv_path));
@@ -182,6 +192,10 @@ Listing list_manifest(const std::string& csv_path, const DatasetOptions& o) {
       continue;
     }
     fs::path p(f[0]);
+    if (o.manifest_paths_inside && (p.is_absolute() || escapes(p))) {
+      reject(listing, o, fmt::format("{}:{}", csv_path, lineno), "the path leads out of the manifest's folder");
+      continue;
+    }
     if (p.is_relative()) p = base / p;
     rows.push_back({p.string(), f[1], f.size() == 3 ? f[2] : ""});
   }
@@ -240,8 +254,7 @@ std::size_t assign_patients(std::vector<Candidate>& files, const std::vector<Dic
 // Reads a file once: its pixels and, for DICOM, its tags from the same parse.
 Image read_image(const std::string& path, const DecodeOptions& options, DicomTags& tags) {
   const std::vector<std::uint8_t> bytes = read_file(path);
-  if (is_dicom(bytes.data(), bytes.size())) return decode_dicom(bytes.data(), bytes.size(), options, &tags);
-  return decode_image(bytes.data(), bytes.size(), options);
+  return decode_image(bytes.data(), bytes.size(), options, &tags);
 }
 
 Dataset decode_all(Listing listing, const std::string& source, const DatasetOptions& o) {

@@ -138,14 +138,14 @@ Image decode_jpeg_scaled(const std::uint8_t* bytes, std::size_t size, int denomi
 
 }  // namespace
 
-Image decode_image(const std::uint8_t* bytes, std::size_t size, const DecodeOptions& options) {
+Image decode_image(const std::uint8_t* bytes, std::size_t size, const DecodeOptions& options, DicomTags* dicom_tags) {
   if (options.channels != 1 && options.channels != 3)
     throw InvalidArgument(fmt::format("channels must be 1 or 3, not {}", options.channels));
   if (bytes == nullptr || size == 0) throw ImageError("empty file (0 bytes)");
   if (size > static_cast<std::size_t>(INT32_MAX)) throw ImageError("file larger than 2 GiB");
 
   // DICOM first: its 128-byte preamble may hold anything, even another format's signature.
-  if (is_dicom(bytes, size)) return decode_dicom(bytes, size, options);
+  if (is_dicom(bytes, size)) return decode_dicom(bytes, size, options, dicom_tags);
   const Format format = sniff(bytes, size);
   if (format == Format::Unknown) throw ImageError("not a JPEG, PNG, BMP or DICOM image");
 

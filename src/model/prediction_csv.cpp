@@ -19,7 +19,7 @@ std::string spreadsheet_safe(const std::string& text) {
 
 std::string predictions_csv_header(const std::vector<std::string>& classes) {
   std::string csv = "path,label";
-  for (const auto& c : classes) csv += ",p_" + spreadsheet_safe(c);
+  for (const auto& c : classes) csv += ",p_" + csv_field(c);  // "p_" first: never a formula
   return csv + ",ood_score,error\n";
 }
 
@@ -27,7 +27,7 @@ std::string prediction_csv_row(const FilePrediction& r, std::size_t num_classes)
   std::string csv = spreadsheet_safe(r.path) + ",";
   if (!r.ok) return csv + std::string(num_classes + 2, ',') + spreadsheet_safe(r.error) + "\n";
   const Prediction& p = r.prediction;
-  csv += csv_field(shown_label(p));
+  csv += spreadsheet_safe(shown_label(p));  // class names come from folder names
   for (float v : p.probabilities) csv += fmt::format(",{:.6f}", v);
   csv += std::isnan(p.ood_score) ? ",," : fmt::format(",{:.4f},", p.ood_score);
   return csv + "\n";

@@ -77,6 +77,12 @@ def test_studio_refuses_to_start_badly(binary, model, data_root, tmp_path):
         Server(binary, model, ["--studio", str(tmp_path / "ws")])
     with pytest.raises(RuntimeError, match="belong to the studio"):
         Server(binary, model, ["--data-root", str(data_root)])
+    s = start(binary, model, tmp_path / "ws", data_root)
+    try:  # one server per studio folder: a second would train the same jobs into the same files
+        with pytest.raises(RuntimeError, match="another xraykit serve is using this studio folder"):
+            start(binary, model, tmp_path / "ws", data_root)
+    finally:
+        s.stop()
     s = Server(binary, model)  # without --studio there is no studio
     try:
         assert request(s.url + "/api/studio/data", headers=CLASSIFY_AUTH)[0] == 404
@@ -102,6 +108,8 @@ def test_datasets_summary_and_augmentation_preview(binary, model, data_root, tmp
                                  headers=ADMIN_AUTH)
         assert status == 200 and png.startswith(b"\x89PNG")
         assert api(s, "/api/studio/data/augment.png?name=tiny&augment=wobble=3")[0] == 400
+        status, out = api(s, "/api/studio/data/augment.png?name=tiny&size=4096")  # not gigabytes of pixels
+        assert status == 400 and "image size" in out["error"]
     finally:
         s.stop()
 
@@ -315,13 +323,19 @@ def test_hostile_and_broken_uploads(binary, model, data_root, tmp_path):
         assert status == 400 and "limit per file" in out["error"]
         assert upload(s, "text", zip_bytes({"A/a.txt": b"x"}))[1]["error"] == "the zip holds no images"
         assert "not a zip file" in upload(s, "junk", b"PK" + b"\0" * 5000)[1]["error"]
+        # A manifest may not point at files outside its upload.
+        manifest = {"list.csv": f"A/ok.png,A\nB/ok.png,B\n../../secret.png,A\n{data_root}/tiny/NORMAL/x.png,B\n".encode(),
+                    "A/ok.png": png, "B/ok.png": png}
+        assert upload(s, "sneaky", zip_bytes(manifest))[0] == 201
+        status, summary = api(s, "/api/studio/data/summary?name=sneaky")
+        assert status == 200 and summary["images"] == 2
+        assert [k["reason"] for k in summary["skipped"]] == ["the path leads out of the manifest's folder"] * 2
         for bad in ("..", ".hidden", "a%2Fb", "x" * 65, ""):
             assert upload(s, bad, zip_bytes({"A/a.png": png}))[0] == 400, bad
         assert upload(s, "big", b"\0" * (2 << 20))[0] == 413  # over --max-upload-mb
         assert upload(s, "anon", zip_bytes({"A/a.png": png}), auth={})[0] == 401
         assert upload(s, "classify", zip_bytes({"A/a.png": png}), auth=CLASSIFY_AUTH)[0] == 401
-        names = api(s, "/api/studio/data")[1]["datasets"]
-        assert names == ["climb", "tiny"] or names == ["tiny", "climb"]
+        assert sorted(api(s, "/api/studio/data")[1]["datasets"]) == ["climb", "sneaky", "tiny"]
         assert not [p for p in (tmp_path / "ws" / "uploads").iterdir() if p.name.startswith(".")]  # nothing left over
         # Other routes refuse big bodies before reading them, though uploads may be large: the
         # answer comes after the headers alone.

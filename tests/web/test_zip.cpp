@@ -201,6 +201,14 @@ TEST_CASE("zip bombs are refused before anything is inflated") {
     lie.declared_size = 2000;
     CHECK_THROWS_WITH_AS(extract(dir, make_zip({lie})), doctest::Contains("does not inflate to its declared"), InvalidArgument);
   }
+  SUBCASE("compressed data far longer than the data it holds") {
+    std::string noise(100'000, '\0');
+    for (std::size_t i = 0; i < noise.size(); ++i) noise[i] = char((i * 2654435761u) >> 13);
+    Item lie{"a.png", noise};
+    lie.declared_size = 10;
+    CHECK_THROWS_WITH_AS(extract(dir, make_zip({lie})), doctest::Contains("compressed bytes for 10 bytes"), InvalidArgument);
+    CHECK_FALSE(fs::exists(dir / "out"));
+  }
   SUBCASE("two entries sharing one entry's data (overlapping entries)") {
     CHECK_THROWS_WITH_AS(extract(dir, make_zip({{"a.png", std::string(3000, 'q')}}, true)), doctest::Contains("overlap"),
                          InvalidArgument);

@@ -4,6 +4,7 @@
 #include <httplib.h>
 
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -25,6 +26,7 @@ struct App {
   Gate gate;
   std::unique_ptr<Auth> admin_auth;  ///< the studio's own password; null without --studio
   std::unique_ptr<Studio> studio;    ///< null without --studio
+  std::mutex publishing;             ///< one publish (load, swap, record) at a time
 };
 
 /// One password's part of the site: its sessions cookie, its login page and where a login

@@ -75,6 +75,7 @@ void publish(App& app, const std::string& id, httplib::Response& res) {
   const std::string path = app.studio->model_path(id);
   if (path.empty()) return json_error(res, 404, "no finished job with that id");
   // Loaded before the swap: a model that fails to load leaves the served one in place.
+  std::lock_guard<std::mutex> lock(app.publishing);
   app.model.publish(std::make_shared<const ResNetClassifier>(ResNetClassifier::load(path)));
   app.studio->set_published(id);
   json_reply(res, {{"published", id}});
@@ -95,6 +96,7 @@ void save_threshold(App& app, const std::string& id, const std::string& body, ht
   const json j = json::parse(body, nullptr, false);
   if (!j.is_object() || !j.contains("threshold") || !j["threshold"].is_number())
     throw InvalidArgument("send {\"threshold\": a number between 0 and 1}");
+  std::lock_guard<std::mutex> lock(app.publishing);
   app.studio->set_threshold(id, j["threshold"].get<double>());
   if (app.studio->published() == id)
     app.model.publish(std::make_shared<const ResNetClassifier>(ResNetClassifier::load(app.studio->model_path(id))));
@@ -105,6 +107,7 @@ void save_threshold(App& app, const std::string& id, const std::string& body, ht
 // memory), then unpacks it as a dataset.
 void upload(App& app, const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& read) {
   if (req.is_multipart_form_data()) throw InvalidArgument("send the zip file itself as the body, not a form");
+  app.studio->check_upload_name(req.get_param_value("name"));  // before gigabytes arrive
   const std::string path = app.studio->incoming_path();
   struct Remove {
     std::string path;

@@ -2,6 +2,10 @@
 // state kept as files in the workspace (see studio.hpp).
 #include "studio.hpp"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -83,6 +87,11 @@ json figures_json(const Evaluation& e) {
   return j;
 }
 
+// The sizes the studio trains and previews at.
+void check_image_size(int size) {
+  if (size < 32 || size > 512) throw InvalidArgument(fmt::format("image size must be in [32, 512], not {}", size));
+}
+
 std::string new_id() {
   const auto now = std::chrono::system_clock::now();
   const std::time_t t = std::chrono::system_clock::to_time_t(now);
@@ -100,6 +109,12 @@ Studio::Studio(std::string workspace, std::string data_root)
   std::error_code ec;
   fs::create_directories(fs::path(workspace_) / "jobs", ec);
   if (ec) throw IoError(fmt::format("{}: cannot create the studio workspace ({})", workspace_, ec.message()));
+  // One server per workspace: a second would train the same jobs into the same files.
+  lock_fd_ = ::open((fs::path(workspace_) / "lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (lock_fd_ < 0 || ::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    if (lock_fd_ >= 0) ::close(lock_fd_);
+    throw IoError(fmt::format("{}: another xraykit serve is using this studio folder", workspace_));
+  }
   std::vector<std::string> ids;
   for (const auto& entry : fs::directory_iterator(fs::path(workspace_) / "jobs", ec)) ids.push_back(entry.path().filename());
   std::sort(ids.begin(), ids.end());
@@ -115,6 +130,11 @@ Studio::Studio(std::string workspace, std::string data_root)
       job->history = j.value("history", json::array());
       job->result = j.value("result", json::object());
       job->auto_choice = j.value("auto_choice", json());
+      if (!job->history.is_array() || !job->result.is_object() || !(job->auto_choice.is_null() || job->auto_choice.is_object()))
+        throw InvalidArgument("job.json has fields of the wrong type");
+      for (const json& record : job->history)
+        if (!record.is_object() || !record.value("epoch", json()).is_number_integer())
+          throw InvalidArgument("job.json has a malformed epoch record");
       // A job that was running when the server stopped runs again, from its checkpoint.
       if (job->state == "running") job->state = "queued";
       if (job->state == "queued") queue_.push_back(id);
@@ -140,6 +160,7 @@ Studio::~Studio() {
   }
   wake_.notify_all();
   worker_.join();
+  ::close(lock_fd_);  // releases the lock
 }
 
 std::string Studio::job_dir(const std::string& id) const { return (fs::path(workspace_) / "jobs" / id).string(); }
@@ -201,6 +222,7 @@ Dataset Studio::load(const std::string& name, int image_size) {
   if (path.empty()) throw InvalidArgument(fmt::format("no dataset named '{}'", name));
   DatasetOptions o;
   o.image_size = image_size;
+  o.manifest_paths_inside = true;  // an uploaded manifest may not reach other files
   return Dataset::load(path, o);
 }
 
@@ -210,15 +232,32 @@ std::string Studio::incoming_path() const {
   return (uploads / (".incoming-" + random_token().substr(0, 16) + ".zip")).string();
 }
 
-json Studio::add_upload(const std::string& name, const std::string& zip_path) {
+void Studio::check_upload_name(const std::string& name) const {
   const bool plain = !name.empty() && name.size() <= 64 && name[0] != '.' &&
                      name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") == std::string::npos;
   if (!plain) throw InvalidArgument("a dataset name is 1-64 letters, digits, '-', '_' or '.', not starting with '.'");
-  if (contains(datasets(), name)) throw InvalidArgument(fmt::format("a dataset named '{}' exists already", name));
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (uploading_.count(name) || contains(datasets(), name))
+    throw InvalidArgument(fmt::format("a dataset named '{}' exists already", name));
+}
+
+json Studio::add_upload(const std::string& name, const std::string& zip_path) {
+  check_upload_name(name);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!uploading_.insert(name).second) throw InvalidArgument(fmt::format("a dataset named '{}' exists already", name));
+  }
+  struct Release {
+    Studio& studio;
+    const std::string& name;
+    ~Release() {
+      std::lock_guard<std::mutex> lock(studio.mutex_);
+      studio.uploading_.erase(name);
+    }
+  } release{*this, name};
   const fs::path uploads = fs::path(workspace_) / "uploads";
   fs::create_directories(uploads);
-  const fs::path partial = uploads / (".partial-" + name);
-  fs::remove_all(partial);
+  const fs::path partial = uploads / (".partial-" + random_token().substr(0, 16));
   ZipExtraction x;
   try {
     x = extract_zip(zip_path, partial.string(), ZipLimits{}, [](const std::string& path) {
@@ -260,14 +299,28 @@ json Studio::dataset_summary(const std::string& name, double val_fraction, std::
 
 std::vector<std::uint8_t> Studio::augment_sheet(const std::string& name, const std::string& augment, int image_size,
                                                 std::uint64_t seed) {
+  check_image_size(image_size);
   const Augmenter augmenter(augment.empty() ? TrainOptions{}.augment : augment);
-  return encode_png(augmenter.contact_sheet(load(name, image_size), 3, 4, seed));
+  // Only the images the sheet shows are read at the size asked for: the whole dataset at
+  // 512 px would take gigabytes.
+  const Dataset listing = load(name, 32);
+  const std::size_t n = std::min<std::size_t>(listing.size(), 12);
+  std::vector<Image> images;
+  std::vector<int> labels;
+  for (std::size_t k = 0; k < n; ++k) {
+    const std::size_t i = k * listing.size() / n;
+    images.push_back(load_image(listing.path(i)));
+    labels.push_back(listing.label(i));
+  }
+  DatasetOptions o;
+  o.image_size = image_size;
+  const Dataset sample = Dataset::from_images(images, labels, listing.classes(), {}, o);
+  return encode_png(augmenter.contact_sheet(sample, 3, 4, seed));
 }
 
 std::string Studio::submit(const JobRequest& request) {
   resnet_parameter_count(request.arch, 1, 2);  // unknown architectures fail now
-  if (request.image_size < 32 || request.image_size > 512)
-    throw InvalidArgument(fmt::format("image size must be in [32, 512], not {}", request.image_size));
+  check_image_size(request.image_size);
   if (request.epochs < 1 || request.epochs > 200)
     throw InvalidArgument(fmt::format("epochs must be in [1, 200], not {}", request.epochs));
   if (!(request.val_fraction >= 0.05 && request.val_fraction <= 0.5))
@@ -366,17 +419,34 @@ void Studio::work() {
       Job& job = *jobs_.at(id);
       job.state = "running";
       job.cancel = false;
-      save(job);
+    }
+    try {
+      std::lock_guard<std::mutex> lock(mutex_);
+      save(*jobs_.at(id));
+    } catch (const std::exception& e) {
+      fmt::print(stderr, "xraykit serve: studio job {}: cannot save its state: {}\n", id, e.what());
     }
     try {
       run(id);
     } catch (const std::exception& e) {
-      std::lock_guard<std::mutex> lock(mutex_);
-      Job& job = *jobs_.at(id);
-      job.state = "failed";
-      job.error = dynamic_cast<const Error*>(&e) ? static_cast<const Error&>(e).reason() : e.what();
-      save(job);
+      fail(id, dynamic_cast<const Error*>(&e) ? static_cast<const Error&>(e).reason() : e.what());
+    } catch (...) {
+      fail(id, "unknown error");
     }
+  }
+}
+
+// Records a failure; nothing may leave the worker thread (it would end the process), so a
+// failure to save it (a full disk) is only logged.
+void Studio::fail(const std::string& id, const std::string& reason) noexcept {
+  try {
+    std::lock_guard<std::mutex> lock(mutex_);
+    Job& job = *jobs_.at(id);
+    job.state = "failed";
+    job.error = reason;
+    save(job);
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "xraykit serve: studio job {} failed ({}) and could not be saved: {}\n", id, reason, e.what());
   }
 }
 

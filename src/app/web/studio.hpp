@@ -20,6 +20,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -64,6 +65,8 @@ class Studio {
   /// that folder. Returns {name, files, skipped: [{entry, reason}]}. InvalidArgument for a
   /// bad name or archive; nothing is left behind then.
   nlohmann::json add_upload(const std::string& name, const std::string& zip_path);
+  /// InvalidArgument unless `name` could name a new upload now (checked again by add_upload).
+  void check_upload_name(const std::string& name) const;
   /// A fresh path in the workspace for an upload on its way in (removed by the caller).
   std::string incoming_path() const;
   /// Classes, images, patients, skipped files (with reasons, paths below the root) and the
@@ -102,6 +105,7 @@ class Studio {
   void save(const Job& job) const;  // under mutex_
   void work();
   void run(const std::string& id);
+  void fail(const std::string& id, const std::string& reason) noexcept;
   bool record_progress(const std::string& id, const Progress& progress);
   AutoChoice choose(const std::string& id, const Split& split, const ClassifierOptions& copt, const TrainOptions& base);
   nlohmann::json review_validation(const std::string& id, const ResNetClassifier& model, const Dataset& val,
@@ -115,7 +119,9 @@ class Studio {
   std::map<std::string, std::unique_ptr<Job>> jobs_;
   std::deque<std::string> queue_;
   std::string published_;
+  std::set<std::string> uploading_;  // names of uploads being unpacked
   bool stopping_ = false;
+  int lock_fd_ = -1;  // flock on DIR/lock
   std::thread worker_;
 };
 

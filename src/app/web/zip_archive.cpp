@@ -24,6 +24,7 @@ namespace {
 
 constexpr std::uint32_t kEndSignature = 0x06054b50, kCentralSignature = 0x02014b50, kLocalSignature = 0x04034b50;
 constexpr std::size_t kEndSize = 22, kCentralSize = 46, kLocalSize = 30;
+constexpr std::uint64_t kMaxDirectoryBytes = 64ull << 20;
 
 std::uint16_t u16(const std::uint8_t* p) { return static_cast<std::uint16_t>(p[0] | p[1] << 8); }
 std::uint32_t u32(const std::uint8_t* p) { return u16(p) | static_cast<std::uint32_t>(u16(p + 2)) << 16; }
@@ -93,6 +94,8 @@ Directory read_directory(const File& f, const ZipLimits& limits) {
   if (count > limits.max_entries) throw InvalidArgument(fmt::format("the zip holds {} entries; the limit is {}", count, limits.max_entries));
   const std::uint64_t end_offset = f.size() - tail + *end;
   if (std::uint64_t{cd_offset} + cd_size > end_offset) throw damaged("the central directory lies outside the file");
+  // The directory is read whole: 100,000 entries with ordinary names take about 10 MiB.
+  if (cd_size > kMaxDirectoryBytes) throw InvalidArgument("the zip's directory is over 64 MiB (names or extra fields too long)");
 
   Directory dir;
   dir.start = cd_offset;
@@ -143,6 +146,10 @@ void check_sizes(const Directory& dir, const ZipLimits& limits) {
       throw InvalidArgument(fmt::format("{}: {} bytes uncompressed; the limit per file is {}", en.name, en.size, limits.max_entry_bytes));
     if (en.size > 0 && (en.compressed == 0 || en.size / en.compressed > limits.max_ratio))
       throw InvalidArgument(fmt::format("{}: compressed more than {}:1 (a zip bomb?): refused", en.name, limits.max_ratio));
+    // Deflate adds at most 5 bytes per 16 KiB block to data it cannot compress: anything
+    // longer is not what its header says (and would be read into memory whole).
+    if (en.compressed > en.size + en.size / 1024 + 1024)
+      throw damaged(fmt::format("{}: {} compressed bytes for {} bytes of data", en.name, en.compressed, en.size));
     total += en.size;
   }
   if (total > limits.max_total_bytes)

@@ -40,7 +40,7 @@ function probabilityText(result) {
 
 function decisionClass(result) {
   if (result.out_of_distribution) return "unknown";
-  const positive = model.positive_class ? result.label === model.positive_class : result.label !== "NORMAL";
+  const positive = result.positive_class ? result.label === result.positive_class : result.label !== "NORMAL";
   return positive ? "positive" : "negative";
 }
 
@@ -91,18 +91,27 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 async function send(chunk, batch) {
   const form = new FormData();
   for (const r of chunk) form.append("files", r.file, r.name);
-  const response = await fetch("/api/predict", { method: "POST", body: form, credentials: "same-origin" });
+  let response;
+  try {
+    response = await fetch("/api/predict", { method: "POST", body: form, credentials: "same-origin" });
+  } catch (e) {  // the connection failed: these rows say so instead of vanishing
+    for (const r of chunk) r.error = "not sent: " + e.message;
+    return;
+  }
   const body = await response.json().catch(() => ({}));
   if (batch !== run) return;
   if (response.ok) {
-    body.results.forEach((result, i) => { chunk[i].result = result; });
+    body.results.forEach((result, i) => {
+      result.positive_class = body.positive_class;  // of the model that answered (one may be published meanwhile)
+      chunk[i].result = result;
+    });
     csvHeader = body.csv_header;
     return;
   }
   if (response.status === 401) throw new Error("signed out: sign in again");
   if (response.status === 429 || response.status === 503) {
     await sleep(1000 * (Number(response.headers.get("Retry-After")) || 1));
-    return send(chunk, batch);
+    return batch === run ? send(chunk, batch) : undefined;
   }
   if (response.status === 413 && chunk.length > 1) {  // too big together: send halves
     const half = Math.ceil(chunk.length / 2);
@@ -176,7 +185,9 @@ async function classify(files) {
 }
 
 // One image again, with its Grad-CAM overlay (computed only when asked for).
+let heatmapRequest = 0;
 async function showHeatmap(r) {
+  const mine = ++heatmapRequest;  // a later click wins, whatever answers first
   const panel = $("heatmap-panel");
   panel.hidden = false;
   $("heatmap-title").textContent = r.name;
@@ -186,6 +197,7 @@ async function showHeatmap(r) {
   form.append("files", r.file, r.name);
   const response = await fetch("/api/predict?heatmap=1", { method: "POST", body: form, credentials: "same-origin" });
   const body = await response.json().catch(() => ({}));
+  if (mine !== heatmapRequest) return;
   if (!response.ok) {
     $("heatmap-text").textContent = "Error: " + (body.error || response.statusText);
     return;

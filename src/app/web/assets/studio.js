@@ -44,13 +44,17 @@ async function loadChoices() {
 // The zip goes as the request body itself (the server streams it to disk), with progress.
 function uploadZip() {
   const file = $("upload-file").files[0];
-  const name = $("upload-name").value.trim() || (file ? file.name.replace(/\.zip$/i, "") : "");
+  // A name the server accepts: letters, digits, '-', '_', '.'; not starting with '.'.
+  const name = ($("upload-name").value.trim() || (file ? file.name.replace(/\.zip$/i, "") : ""))
+      .replace(/[^A-Za-z0-9._-]+/g, "-").replace(/^\.+/, "").slice(0, 64);
   if (!file) { $("upload-status").textContent = "Choose a zip file first."; return; }
+  $("upload-button").disabled = true;
   const xhr = new XMLHttpRequest();
   xhr.open("POST", "/api/studio/uploads?name=" + encodeURIComponent(name));
   xhr.setRequestHeader("Content-Type", "application/zip");
   $("upload-progress").hidden = false;
   xhr.upload.onprogress = (e) => { if (e.lengthComputable) $("upload-progress").value = e.loaded / e.total; };
+  xhr.onloadend = () => { $("upload-button").disabled = false; };
   xhr.onload = async () => {
     $("upload-progress").hidden = true;
     let body = {};
@@ -148,7 +152,7 @@ function progressText(job) {
   const last = job.last_epoch;
   return `epoch ${p.epoch}/${p.epochs}, step ${p.step}/${p.steps}, loss ${p.loss.toFixed(3)}, ` +
       `${p.images_per_second.toFixed(0)} images/s, about ${Math.ceil(p.eta_seconds / 60)} min left` +
-      (last ? `; last validation AUC ${last.val_auc.toFixed(3)}` : "");
+      (last && last.val_auc !== null ? `; last validation AUC ${last.val_auc.toFixed(3)}` : "");
 }
 
 function action(cell, text, handler) {
@@ -178,7 +182,7 @@ async function refreshJobs() {
     row.appendChild(element("td", choicesText(job)));
     row.appendChild(element("td", job.state + (job.published ? " · published" : ""), "state " + job.state));
     row.appendChild(element("td", job.state === "failed" ? job.error : progressText(job), job.state === "failed" ? "error" : ""));
-    const res = job.result;
+    const res = job.result || {};
     row.appendChild(element("td", res.auc ? `AUC ${res.auc.value.toFixed(3)}; accuracy ${percent(res.accuracy)}` +
         (res.sensitivity ? `; sensitivity ${percent(res.sensitivity)}; specificity ${percent(res.specificity)}` : "") : ""));
     const actions = row.insertCell();
