@@ -332,7 +332,11 @@ def test_hostile_and_broken_uploads(binary, model, data_root, tmp_path):
         assert [k["reason"] for k in summary["skipped"]] == ["the path leads out of the manifest's folder"] * 2
         for bad in ("..", ".hidden", "a%2Fb", "x" * 65, ""):
             assert upload(s, bad, zip_bytes({"A/a.png": png}))[0] == 400, bad
-        assert upload(s, "big", b"\0" * (2 << 20))[0] == 413  # over --max-upload-mb
+        assert api(s, "/api/studio/data")[1]["max_upload_bytes"] == 1 << 20
+        with socket.create_connection(("127.0.0.1", s.port), timeout=10) as c:  # over --max-upload-mb: refused unread
+            c.sendall(f"POST /api/studio/uploads?name=big HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {ADMIN}\r\n"
+                      f"Content-Length: {2 << 20}\r\n\r\n".encode())
+            assert c.recv(100).startswith(b"HTTP/1.1 413")
         assert upload(s, "anon", zip_bytes({"A/a.png": png}), auth={})[0] == 401
         assert upload(s, "classify", zip_bytes({"A/a.png": png}), auth=CLASSIFY_AUTH)[0] == 401
         assert sorted(api(s, "/api/studio/data")[1]["datasets"]) == ["climb", "sneaky", "tiny"]
@@ -343,9 +347,17 @@ def test_hostile_and_broken_uploads(binary, model, data_root, tmp_path):
             c.sendall(f"POST /api/predict HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {PASSWORD}\r\n"
                       f"Content-Length: {40 << 20}\r\n\r\n".encode())
             assert c.recv(100).startswith(b"HTTP/1.1 413")
-        with socket.create_connection(("127.0.0.1", s.port), timeout=10) as c:
-            c.sendall(b"POST /login HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
-            assert c.recv(100).startswith(b"HTTP/1.1 411")
+        for head in (b"POST /login HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n",
+                     b"POST /login HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: CHUNKED\r\n\r\n",
+                     b"POST /login HTTP/1.1\r\nHost: x\r\n\r\n",  # no length: would be read until the client stops
+                     b"POST /login HTTP/1.1\r\nHost: x\r\nContent-Length: 12abc\r\n\r\n"):
+            with socket.create_connection(("127.0.0.1", s.port), timeout=10) as c:
+                c.sendall(head)
+                assert c.recv(100).startswith(b"HTTP/1.1 411"), head
+        with socket.create_connection(("127.0.0.1", s.port), timeout=10) as c:  # only POST uploads may be large
+            c.sendall(f"PUT /api/studio/uploads?name=x HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {ADMIN}\r\n"
+                      f"Content-Length: {40 << 20}\r\n\r\n".encode())
+            assert c.recv(100).startswith(b"HTTP/1.1 413")
     finally:
         s.stop()
 

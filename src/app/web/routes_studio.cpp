@@ -155,9 +155,10 @@ void add_studio_routes(httplib::Server& server, App& app) {
   server.Get("/studio.js", [](const httplib::Request&, httplib::Response& res) {
     res.set_content(assets::studio_js, "application/javascript");
   });
-  server.Get("/api/studio/data", guarded([&studio](const httplib::Request&, httplib::Response& res) {
+  server.Get("/api/studio/data", guarded([&app](const httplib::Request&, httplib::Response& res) {
     json j = choices();
-    j["datasets"] = studio.datasets();
+    j["datasets"] = app.studio->datasets();
+    j["max_upload_bytes"] = app.options.max_upload;
     json_reply(res, j);
   }));
   server.Get("/api/studio/data/summary", guarded([&studio](const httplib::Request& req, httplib::Response& res) {

@@ -27,17 +27,22 @@ void add_security_headers(httplib::Response& res) {
 }
 
 // Bodies are read after this filter: a request that says it is bigger than its route takes
-// is refused before a byte of it is read (only uploads may be large, and they go to a file).
+// is refused before a byte of it is read (only uploads may be large, and they go to a file),
+// and so is one whose size is not said (no Content-Length, or a Transfer-Encoding), which
+// would otherwise be read until the client stops.
 httplib::Server::HandlerResponse body_size_check(const App& app, const httplib::Request& req, httplib::Response& res) {
-  if (app.studio && req.path == kUploadPath) return httplib::Server::HandlerResponse::Unhandled;
-  if (req.get_header_value("Transfer-Encoding").find("chunked") != std::string::npos) {
-    json_error(res, 411, "send a Content-Length (chunked bodies are not accepted here)");
+  const bool has_body = req.method == "POST" || req.method == "PUT" || req.method == "PATCH" || req.method == "DELETE";
+  if (!has_body) return httplib::Server::HandlerResponse::Unhandled;
+  const std::string length = req.get_header_value("Content-Length");
+  const bool number = !length.empty() && length.size() <= 18 && length.find_first_not_of("0123456789") == std::string::npos;
+  if (req.has_header("Transfer-Encoding") || !number) {
+    json_error(res, 411, "send the body with a Content-Length (and no Transfer-Encoding)");
     return httplib::Server::HandlerResponse::Handled;
   }
-  const std::string length = req.get_header_value("Content-Length");
-  const bool number = length.size() <= 18 && length.find_first_not_of("0123456789") == std::string::npos;
-  if (!length.empty() && (!number || std::stoull(length) > app.options.max_body)) {
-    json_error(res, 413, fmt::format("the request body is over the limit of {} bytes", app.options.max_body));
+  const bool upload = app.studio && req.method == "POST" && req.path == kUploadPath;
+  const std::uint64_t limit = upload ? app.options.max_upload : app.options.max_body;
+  if (std::stoull(length) > limit) {
+    json_error(res, 413, fmt::format("the request body is over the limit of {} bytes", limit));
     return httplib::Server::HandlerResponse::Handled;
   }
   return httplib::Server::HandlerResponse::Unhandled;

@@ -5,6 +5,7 @@
 
 const $ = (id) => document.getElementById(id);
 let polling = null;
+let maxUpload = Infinity;  // bytes, from /api/studio/data
 
 async function api(path, options = {}) {
   const response = await fetch(path, { credentials: "same-origin", ...options });
@@ -29,6 +30,7 @@ function element(tag, text, className) {
 
 async function loadChoices() {
   const c = await api("/api/studio/data");
+  maxUpload = c.max_upload_bytes;
   for (const id of ["dataset", "arch", "size", "augment"]) $(id).replaceChildren();
   if (!c.datasets.length) option($("dataset"), "", "(no folders: start serve with --data-root)");
   for (const name of c.datasets) option($("dataset"), name);
@@ -48,6 +50,11 @@ function uploadZip() {
   const name = ($("upload-name").value.trim() || (file ? file.name.replace(/\.zip$/i, "") : ""))
       .replace(/[^A-Za-z0-9._-]+/g, "-").replace(/^\.+/, "").slice(0, 64);
   if (!file) { $("upload-status").textContent = "Choose a zip file first."; return; }
+  if (file.size > maxUpload) {
+    $("upload-status").textContent = `Error: ${Math.ceil(file.size / 1048576)} MiB is over this server's limit of ` +
+        `${Math.floor(maxUpload / 1048576)} MiB (serve --max-upload-mb).`;
+    return;
+  }
   $("upload-button").disabled = true;
   const xhr = new XMLHttpRequest();
   xhr.open("POST", "/api/studio/uploads?name=" + encodeURIComponent(name));
