@@ -7,7 +7,7 @@ packages=(
   libtorch-dev libfmt-dev libstb-dev libturbojpeg0-dev zlib1g-dev doctest-dev libbenchmark-dev
   nlohmann-json3-dev libcli11-dev libcpp-httplib-dev libdcmtk-dev dcmtk
   pybind11-dev python3-dev python3-numpy python3-pytest python3-pip python3-venv python3-setuptools python3-torch python3-torchvision
-  chromium curl time libffi-platypus-perl systemd debootstrap
+  chromium curl time libffi-platypus-perl systemd debootstrap clang-14 libclang-rt-14-dev
 )
 # The browser test runs playwright-core on Node.js; keep a Node that is already there (it may
 # come from another repository, whose nodejs package includes npm).

@@ -166,6 +166,9 @@ std::size_t meta_group(const std::uint8_t* b, std::size_t n, std::string& syntax
 }  // namespace
 
 void check_dicom_structure(const std::uint8_t* bytes, std::size_t size) {
+  // The walk starts after the preamble; found by fuzzing (scripts/fuzz.sh): callers check
+  // the DICM marker first, but the walk must not rely on it.
+  if (bytes == nullptr || size < 132) refuse("shorter than the 128-byte preamble and the DICM marker");
   std::string syntax;
   const std::size_t start = meta_group(bytes, size, syntax);
   if (syntax == "1.2.840.10008.1.2.1.99") refuse("deflated transfer syntax, not accepted");
