@@ -4,34 +4,15 @@
 // one trained for that many epochs (the studio's published one, not the shipped one).
 // usage: node classify.mjs URL PASSWORD FOLDER EXPECTED_IMAGES SHOT_DIR [EPOCHS]
 import { readdirSync, readFileSync } from "node:fs";
-import { chromium } from "playwright-core";
+import { fail, openPage, signIn } from "./session.mjs";
 
 const [url, password, folder, expectedText, shots, epochs] = process.argv.slice(2);
 const expected = Number(expectedText);
-const fail = (message) => { throw new Error(message); };
 
-const browser = await chromium.launch({
-  executablePath: "/usr/bin/chromium",
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--no-first-run"],
-});
+const session = await openPage({ width: 1100, height: 900 });
+const { browser, page, problems } = session;
 try {
-  const context = await browser.newContext({ viewport: { width: 1100, height: 900 }, acceptDownloads: true });
-  const page = await context.newPage();
-  const problems = [];
-  page.on("console", (m) => { if (m.type() === "error") problems.push(m.text()); });
-  page.on("pageerror", (e) => problems.push(String(e)));
-
-  await page.goto(url + "/");
-  if (!page.url().endsWith("/login")) fail("not sent to the login page: " + page.url());
-  await page.fill("#password", "wrong password");
-  await page.click("button[type=submit]");
-  await page.waitForSelector("text=Wrong password.");
-  await page.screenshot({ path: shots + "/1-login.png" });
-  problems.length = 0;  // the refused login is answered 401, which the console reports
-  await page.fill("#password", password);
-  await page.click("button[type=submit]");
-  await page.waitForSelector("body[data-ready='1']");
+  await signIn(session, url, "/", "/login", password, () => page.screenshot({ path: shots + "/1-login.png" }));
   if (epochs) {
     const served = await page.evaluate(async () => (await (await fetch("/api/model")).json()).provenance.epochs_run);
     if (served !== Number(epochs)) fail(`the served model ran ${served} epochs, not the published model's ${epochs}`);

@@ -3,33 +3,15 @@
 // its progress, open the report, review the threshold and the wrong images, publish the
 // model, sign out. Screenshots of each page go to SHOT_DIR.
 // usage: node studio.mjs URL ADMIN_PASSWORD ZIP IMAGE_SIZE SHOT_DIR [EPOCHS (default 1)]
-import { chromium } from "playwright-core";
+import { fail, openPage, signIn } from "./session.mjs";
 
 const [url, password, zip, size, shots, epochs = "1"] = process.argv.slice(2);
 const dataset = "uploaded";
-const fail = (message) => { throw new Error(message); };
 
-const browser = await chromium.launch({
-  executablePath: "/usr/bin/chromium",
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--no-first-run"],
-});
+const session = await openPage({ width: 1100, height: 1000 });
+const { browser, context, page, problems } = session;
 try {
-  const context = await browser.newContext({ viewport: { width: 1100, height: 1000 } });
-  const page = await context.newPage();
-  const problems = [];
-  page.on("console", (m) => { if (m.type() === "error") problems.push(m.text()); });
-  page.on("pageerror", (e) => problems.push(String(e)));
-
-  await page.goto(url + "/studio");
-  if (!page.url().endsWith("/studio/login")) fail("not sent to the studio's login page: " + page.url());
-  await page.fill("#password", "not the admin password");
-  await page.click("button[type=submit]");
-  await page.waitForSelector("text=Wrong password.");
-  problems.length = 0;  // the refused login is answered 401, which the console reports
-  await page.fill("#password", password);
-  await page.click("button[type=submit]");
-  await page.waitForSelector("body[data-ready='1']");
+  await signIn(session, url, "/studio", "/studio/login", password);
 
   await page.setInputFiles("#upload-file", zip);
   await page.fill("#upload-name", dataset);

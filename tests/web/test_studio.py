@@ -42,6 +42,14 @@ def api(server, path, body=None, auth=ADMIN_AUTH):
     return status, json.loads(out) if out and out[:1] in (b"{", b"[") else out
 
 
+def submit(server, epochs, data="tiny", image_size=32, **choices):
+    """Queues a small job (a quarter of the patients validate) and returns its id."""
+    body = {"data": data, "image_size": image_size, "epochs": epochs, "val_fraction": 0.25, **choices}
+    status, out = api(server, "/api/studio/jobs", body)
+    assert status == 202, out
+    return out["id"]
+
+
 def wait_for(server, job_id, states, timeout=120):
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -134,8 +142,8 @@ def test_train_report_publish_and_roll_back(binary, model, data_root, tmp_path):
     s = start(binary, model, tmp_path / "ws", data_root)
     try:
         before = json.loads(request(s.url + "/api/model", headers=CLASSIFY_AUTH)[2])
-        first = api(s, "/api/studio/jobs", {"data": "tiny", "image_size": 48, "epochs": 2, "val_fraction": 0.25})[1]["id"]
-        second = api(s, "/api/studio/jobs", {"data": "tiny", "image_size": 64, "epochs": 1, "val_fraction": 0.25})[1]["id"]
+        first = submit(s, 2, image_size=48)
+        second = submit(s, 1, image_size=64)
         job = wait_for(s, first, {"done", "failed"})
         assert job["state"] == "done", job
         assert [h["epoch"] for h in job["history"]] == [1, 2]
@@ -168,7 +176,7 @@ def test_train_report_publish_and_roll_back(binary, model, data_root, tmp_path):
 def test_predictions_continue_while_publishing(binary, model, data_root, tmp_path, png_bytes):
     s = start(binary, model, tmp_path / "ws", data_root)
     try:
-        job = api(s, "/api/studio/jobs", {"data": "tiny", "image_size": 32, "epochs": 1, "val_fraction": 0.25})[1]["id"]
+        job = submit(s, 1)
         wait_for(s, job, {"done"})
         body, headers = multipart([("a.png", png_bytes)])
         for i in range(6):
@@ -183,8 +191,8 @@ def test_predictions_continue_while_publishing(binary, model, data_root, tmp_pat
 def test_cancel_a_running_and_a_queued_job(binary, model, data_root, tmp_path):
     s = start(binary, model, tmp_path / "ws", data_root)
     try:
-        running = api(s, "/api/studio/jobs", {"data": "tiny", "image_size": 32, "epochs": 200, "val_fraction": 0.25})[1]["id"]
-        queued = api(s, "/api/studio/jobs", {"data": "tiny", "image_size": 32, "epochs": 1, "val_fraction": 0.25})[1]["id"]
+        running = submit(s, 200)
+        queued = submit(s, 1)
         wait_for(s, running, {"running"})
         assert api(s, f"/api/studio/jobs/{queued}")[1]["state"] == "queued"  # one job at a time
         assert api(s, f"/api/studio/jobs/{queued}/cancel")[0] == 200
@@ -200,7 +208,7 @@ def test_cancel_a_running_and_a_queued_job(binary, model, data_root, tmp_path):
 def test_a_job_interrupted_by_a_restart_resumes_from_its_checkpoint(binary, model, data_root, tmp_path):
     s = start(binary, model, tmp_path / "ws", data_root)
     try:
-        job = api(s, "/api/studio/jobs", {"data": "tiny", "image_size": 32, "epochs": 30, "val_fraction": 0.25})[1]["id"]
+        job = submit(s, 30)
         deadline = time.time() + 60
         while api(s, f"/api/studio/jobs/{job}")[1]["state"] != "running" or \
                 len(api(s, f"/api/studio/jobs/{job}")[1]["history"]) < 2:
@@ -227,7 +235,7 @@ def test_a_job_interrupted_by_a_restart_resumes_from_its_checkpoint(binary, mode
 def test_threshold_slider_and_the_gallery_of_wrong_images(binary, model, data_root, tmp_path):
     s = start(binary, model, tmp_path / "ws", data_root)
     try:
-        job_id = api(s, "/api/studio/jobs", {"data": "tiny", "image_size": 32, "epochs": 1, "val_fraction": 0.25})[1]["id"]
+        job_id = submit(s, 1)
         job = wait_for(s, job_id, {"done", "failed"})
         result = job["result"]
         # The gallery holds every wrong validation image at the model's threshold (up to 24).
@@ -300,7 +308,7 @@ def test_upload_a_zip_of_class_folders_or_a_manifest(binary, model, data_root, t
         assert status == 201, out
         status, summary = api(s, "/api/studio/data/summary?name=manifest")
         assert status == 200 and summary["classes"] == ["sick", "well"] and summary["patients"] == 24
-        job = api(s, "/api/studio/jobs", {"data": "manifest", "image_size": 32, "epochs": 1, "val_fraction": 0.25})[1]["id"]
+        job = submit(s, 1, data="manifest")
         assert wait_for(s, job, {"done", "failed"})["state"] == "done"
     finally:
         s.stop()
@@ -366,8 +374,7 @@ def test_auto_select_within_a_time_budget(binary, model, data_root, tmp_path):
     s = start(binary, model, tmp_path / "ws", data_root)
     try:
         assert api(s, "/api/studio/jobs", {"data": "tiny", "auto_select": True, "budget_minutes": 0})[0] == 400
-        job_id = api(s, "/api/studio/jobs", {"data": "tiny", "image_size": 32, "val_fraction": 0.25,
-                                             "auto_select": True, "budget_minutes": 1, "arch": "resnet50"})[1]["id"]
+        job_id = submit(s, 1, arch="resnet50", auto_select=True, budget_minutes=1)
         job = wait_for(s, job_id, {"done", "failed"}, timeout=300)
         assert job["state"] == "done", job
         choice = job["auto_choice"]

@@ -360,17 +360,20 @@ bool Studio::cancel(const std::string& id) {
   return true;
 }
 
+// A job as the API shows it: the list gives the last epoch, one job its whole history.
+json Studio::view(const Job& j, bool history) const {
+  json v = {{"id", j.id}, {"request", request_json(j.request)}, {"state", j.state}, {"error", j.error},
+            {"progress", j.progress}, {"epochs_done", j.history.size()}, {"result", j.result},
+            {"auto_choice", j.auto_choice}, {"published", published_ == j.id}};
+  if (history) v["history"] = j.history;
+  else v["last_epoch"] = j.history.empty() ? json() : j.history.back();
+  return v;
+}
+
 json Studio::jobs() const {
   std::lock_guard<std::mutex> lock(mutex_);
   json list = json::array();
-  for (auto it = jobs_.rbegin(); it != jobs_.rend(); ++it) {
-    const Job& j = *it->second;
-    list.push_back({{"id", j.id}, {"request", request_json(j.request)}, {"state", j.state}, {"error", j.error},
-                    {"progress", j.progress}, {"epochs_done", j.history.size()},
-                    {"last_epoch", j.history.empty() ? json() : j.history.back()}, {"result", j.result},
-                    {"auto_choice", j.auto_choice},
-                    {"published", published_ == j.id}});
-  }
+  for (auto it = jobs_.rbegin(); it != jobs_.rend(); ++it) list.push_back(view(*it->second, false));
   return list;
 }
 
@@ -378,10 +381,7 @@ std::optional<json> Studio::job(const std::string& id) const {
   std::lock_guard<std::mutex> lock(mutex_);
   const auto it = jobs_.find(id);
   if (it == jobs_.end()) return std::nullopt;
-  const Job& j = *it->second;
-  return json{{"id", j.id}, {"request", request_json(j.request)}, {"state", j.state}, {"error", j.error},
-              {"progress", j.progress}, {"history", j.history}, {"result", j.result}, {"auto_choice", j.auto_choice},
-              {"published", published_ == j.id}};
+  return view(*it->second, true);
 }
 
 std::string Studio::model_path(const std::string& id) const {

@@ -103,6 +103,7 @@ class Studio {
   struct Job;
   std::string job_dir(const std::string& id) const;
   void save(const Job& job) const;  // under mutex_
+  nlohmann::json view(const Job& job, bool history) const;  // under mutex_
   void work();
   void run(const std::string& id);
   void fail(const std::string& id, const std::string& reason) noexcept;
