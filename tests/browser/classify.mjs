@@ -62,6 +62,31 @@ try {
   const droppedRows = await page.$$eval("#table tbody tr", (trs) => trs.map((tr) => tr.cells[1].textContent).sort());
   if (JSON.stringify(droppedRows) !== JSON.stringify(dropped.map((f) => f.name).sort())) fail("dropped files: " + droppedRows);
 
+  // A folder dropped on the page: the browser hands over directory entries, which the page
+  // walks (subfolders, hidden files left out). Chromium cannot make such a drop from a script,
+  // so the entries are made in the page with the shape the File and Directory Entries API gives.
+  await page.evaluate((files) => {
+    const bytes = (f) => Uint8Array.from(atob(f.b64), (c) => c.charCodeAt(0));
+    const fileEntry = (path, file) => ({ isFile: true, isDirectory: false, name: file.name, fullPath: path,
+                                         file: (ok) => ok(file) });
+    const dirEntry = (path, children) => ({
+      isFile: false, isDirectory: true, name: path.split("/").pop(), fullPath: path,
+      createReader: () => { let given = false; return { readEntries: (ok) => { ok(given ? [] : children); given = true; } }; },
+    });
+    const inner = files.map((f) => fileEntry(`/scans/NORMAL/${f.name}`, new File([bytes(f)], f.name, { type: "image/jpeg" })));
+    inner.push(fileEntry("/scans/NORMAL/.DS_Store", new File(["junk"], ".DS_Store")));
+    const root = dirEntry("/scans", [dirEntry("/scans/NORMAL", inner)]);
+    const drop = new Event("drop", { cancelable: true });
+    Object.defineProperty(drop, "dataTransfer", { value: { items: [{ webkitGetAsEntry: () => root }], files: [] } });
+    document.getElementById("drop").dispatchEvent(drop);
+  }, dropped);
+  await page.waitForFunction(() => /^Done: 3 image/.test(document.getElementById("status").textContent) &&
+                                   document.querySelector("#table tbody tr td.file").textContent.startsWith("scans/"),
+                             null, { timeout: 60000 });
+  const folderRows = await page.$$eval("#table tbody tr", (trs) => trs.map((tr) => tr.cells[1].textContent).sort());
+  if (JSON.stringify(folderRows) !== JSON.stringify(dropped.map((f) => "scans/NORMAL/" + f.name).sort()))
+    fail("dropped folder: " + folderRows);
+
   await page.click("text=Sign out");
   await page.waitForURL(/\/login$/);
   await page.goto(url + "/");
