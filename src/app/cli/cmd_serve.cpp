@@ -42,7 +42,7 @@ Command add_serve_command(CLI::App& app) {
   struct Args {
     std::string model, host = "127.0.0.1", password_file, trusted_proxy, shipped, studio, admin_password_file, data_root;
     int port = 8080, workers = 2, queue = 16, max_files = 16;
-    double max_body_mb = 32, max_upload_mb = 2048;
+    double max_body_mb = 32, max_upload_mb = 2048, header_timeout = 10;
     std::int64_t max_pixels = 40'000'000, max_request_pixels = 64'000'000;
   };
   auto a = std::make_shared<Args>();
@@ -70,6 +70,9 @@ Command add_serve_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--max-request-pixels", a->max_request_pixels, "Pixels of all images in one request together")
       ->check(CLI::Range(std::int64_t{1}, std::int64_t{4'000'000'000}))->capture_default_str();
+  cmd->add_option("--header-timeout", a->header_timeout,
+                  "Seconds a client has to send a request's header (its body then at 16 KiB/s or faster)")
+      ->check(CLI::Range(0.1, 600.0))->capture_default_str();
   cmd->add_option("--trusted-proxy", a->trusted_proxy,
                   "Address of a reverse proxy in front; its X-Forwarded-For then names the client for the login limit");
   cmd->add_option("--studio", a->studio,
@@ -106,6 +109,7 @@ Command add_serve_command(CLI::App& app) {
     o.max_pixels = a->max_pixels;
     o.max_request_pixels = std::max(a->max_request_pixels, a->max_pixels);
     o.trusted_proxy = a->trusted_proxy;
+    o.header_timeout = std::chrono::milliseconds(static_cast<long>(a->header_timeout * 1000));
     o.on_listening = [&](int port) {
       fmt::print("xraykit serve: {} on http://{}:{}/ (Ctrl-C to stop)\n", a->model, a->host, port);
       std::fflush(stdout);

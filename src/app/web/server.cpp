@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "guarded_server.hpp"
 #include "routes.hpp"
 #include "xraykit/error.hpp"
 
@@ -125,6 +126,8 @@ int serve(std::shared_ptr<const ResNetClassifier> model, const ServeOptions& o) 
   if (o.queue < 0 || o.queue > 256) throw InvalidArgument(fmt::format("queue must be in [0, 256], not {}", o.queue));
   if (o.max_files < 1 || o.max_files > 1024) throw InvalidArgument(fmt::format("max_files must be in [1, 1024], not {}", o.max_files));
   if (o.max_body < 1024) throw InvalidArgument(fmt::format("max_body must be at least 1 KiB, not {} bytes", o.max_body));
+  if (o.header_timeout < std::chrono::milliseconds(100) || o.header_timeout > std::chrono::minutes(10))
+    throw InvalidArgument(fmt::format("header_timeout must be in [0.1, 600] seconds, not {} ms", o.header_timeout.count()));
   if (o.max_pixels < 1) throw InvalidArgument(fmt::format("max_pixels must be positive, not {}", o.max_pixels));
   if (o.max_request_pixels < o.max_pixels)
     throw InvalidArgument(fmt::format("max_request_pixels ({}) must be at least max_pixels ({})", o.max_request_pixels, o.max_pixels));
@@ -136,8 +139,9 @@ int serve(std::shared_ptr<const ResNetClassifier> model, const ServeOptions& o) 
   // /healthz and the login answering when the prediction queue is full.
   constexpr int kSpareThreads = 16;
   const std::size_t threads = static_cast<std::size_t>(o.workers + o.queue + kSpareThreads);
-  httplib::Server svr;
-  svr.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  ConnectionLimits limits;
+  limits.header_timeout = o.header_timeout;
+  GuardedServer svr(threads, limits);
   svr.set_payload_max_length(app.studio ? std::max<std::size_t>(o.max_body, o.max_upload) : o.max_body);
   svr.set_read_timeout(30, 0);
   svr.set_pre_routing_handler([&app](const httplib::Request& req, httplib::Response& res) { return admit(app, req, res); });
@@ -166,6 +170,7 @@ int serve(std::shared_ptr<const ResNetClassifier> model, const ServeOptions& o) 
     stopper.join();
     throw IoError(fmt::format("cannot listen on {}:{} (in use, or not an address of this machine)", o.host, o.port));
   }
+  svr.widen_accept_queue(1024);
   if (o.on_listening) o.on_listening(port);
   const bool ok = svr.listen_after_bind();
   done = true;

@@ -26,6 +26,9 @@ struct ServeOptions {
   /// All images of one request together: with at most `workers` requests decoding at once,
   /// decoded pixels in memory stay below workers x this (plus one image's decoding buffers).
   std::int64_t max_request_pixels = 64'000'000;
+  /// A request's header must arrive within this (its body then at 16 KiB/s or faster), so
+  /// slow clients cannot hold the server's threads (see guarded_server.hpp).
+  std::chrono::milliseconds header_timeout{10'000};
   std::chrono::seconds session_lifetime{12 * 3600};
   int max_failed_logins = 5;            ///< per client within failure_window, then 429
   std::chrono::seconds failure_window{60};

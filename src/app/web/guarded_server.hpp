@@ -1,0 +1,50 @@
+#pragma once
+// The HTTP server with the connection limits cpp-httplib 0.11 lacks. It serves each connection
+// on a thread with blocking reads and a per-read timeout only, so a client sending half a
+// request, a body one byte at a time, or header lines without end could hold a thread (or
+// memory) for as long as it liked; 33 such clients once made /healthz time out. Here:
+// - a request's header must arrive whole within `header_timeout` (the wait for the next
+//   request on a kept-alive connection included) and be at most `max_header_bytes`;
+// - its body must arrive at `min_body_rate` bytes/s or faster, after a grace of header_timeout;
+// - when every thread is taken, a new connection closes the connection that has waited
+//   longest for its request header (else the one longest sending its body; never one whose
+//   request is being answered), and is served before older waiting ones (newest first), so
+//   /healthz and the login answer within a second under a flood of slow clients;
+// - the kernel's queue of connections not yet accepted is widened (widen_accept_queue);
+// - at most as many connections wait for a thread as there are threads: beyond that the
+//   oldest waiting one is closed unanswered.
+// Internal to the web app; thread-safe as httplib::Server is (configure, then listen).
+#include <httplib.h>
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+
+namespace xraykit::web {
+
+struct ConnectionLimits {
+  std::chrono::milliseconds header_timeout{10'000};
+  std::size_t max_header_bytes = 64u << 10;
+  double min_body_rate = 16u << 10;  ///< bytes per second
+};
+
+class Connections;
+
+class GuardedServer : public httplib::Server {
+ public:
+  GuardedServer(std::size_t threads, ConnectionLimits limits);
+  ~GuardedServer() override;
+
+  /// Call after binding: lets the kernel hold `backlog` connections not yet accepted (httplib
+  /// asks for 5; beyond that, bursts of connections wait a second for a SYN retransmission).
+  void widen_accept_queue(int backlog);
+
+ private:
+  bool process_and_close_socket(socket_t sock) override;
+  void serve_connection(socket_t sock);
+
+  ConnectionLimits limits_;
+  std::shared_ptr<Connections> connections_;
+};
+
+}  // namespace xraykit::web
