@@ -1,47 +1,87 @@
 #!/usr/bin/env bash
-# Coverage-guided fuzzing (libFuzzer, clang 14, with ASan and UBSan) of the parsers that read
-# bytes from elsewhere and need no LibTorch: the studio's zip reader, the DICOM structure walk
-# that runs before DCMTK, and the web app's decoders of client input (tests/fuzz/).
-#   bash scripts/fuzz.sh [SECONDS_PER_TARGET]     (default 60; ctest `fuzz_short` runs 15)
-# Corpora grow in build-fuzz/corpus/<target> between runs (seeded here with a real zip and a
-# few forms); a crash leaves its input in build-fuzz/ and fails the script. Inputs that once
-# failed are kept in tests/fuzz/regressions/ and run first.
+# Coverage-guided fuzzing (libFuzzer, clang 14, with ASan and UBSan) of everything that reads
+# bytes from elsewhere (tests/fuzz/): image decoding (every format), the model-file and .pth
+# readers, the CSV manifest and augmentation-spec parsers, the studio's zip reader, the DICOM
+# structure walk, the web app's decoders of client input, and the web app's request handling
+# end to end (raw requests to an in-process server: login, predict upload, pages, API).
+#   bash scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]   (default 60, every target;
+#                                                             ctest `fuzz_short` runs 10)
+# Needs the normal build first (build/: the web target links build/src/libxraykit.so and the
+# generated web assets). Our sources are compiled here with clang's coverage instrumentation;
+# LibTorch, DCMTK, libjpeg-turbo and cpp-httplib are Debian's (not instrumented). Corpora grow
+# in build-fuzz/corpus/<target> between runs (seeded below); a crash leaves its input in
+# build-fuzz/ and fails the script. Inputs that once failed are kept in
+# tests/fuzz/regressions/<target>-* and run first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-60}"
+shift || true
 out=build-fuzz
-mkdir -p "$out"
+mkdir -p "$out/obj"
 cxx="${CXX_FUZZ:-clang++-14}"
 command -v "$cxx" > /dev/null || { echo "$cxx is missing (apt-get install clang-14 libclang-rt-14-dev)" >&2; exit 1; }
-flags=(-std=c++17 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-       -Iinclude -Isrc -Isrc/app/web)
-build() {  # target sources...
-  local target="$1"; shift
-  "$cxx" "${flags[@]}" "tests/fuzz/$target.cpp" "$@" -o "$out/$target" -lfmt -lz
+[ -f build/src/libxraykit.so ] || { echo "build first: bash scripts/build.sh" >&2; exit 1; }
+sanitizers=address,undefined
+cflags=(-std=c++17 -g -O1 -fno-sanitize-recover=undefined -D_GLIBCXX_USE_CXX11_ABI=1
+        -Iinclude -Ibuild/include -Isrc -Isrc/app/web -isystem /usr/include/stb
+        -isystem /usr/include/torch/csrc/api/include $(pkg-config --cflags cpp-httplib))
+torch_libs=(-ltorch -ltorch_cpu -lc10)
+dcmtk_libs=(-ldcmjpeg -ldcmjpls -ldcmimage -ldcmimgle -ldcmdata -lijg8 -lijg12 -lijg16 -ldcmtkcharls -loflog -lofstd)
+
+# Each source compiled once (again when it or the flags changed), instrumented for coverage.
+object() {  # source -> prints the object's path
+  local src="$1" extra=()
+  # stb shifts negative values left on purpose and copies zero bytes from a null pointer for
+  # an empty PNG chunk (see src/CMakeLists.txt).
+  [ "$src" = src/image/stb_impl.cpp ] && extra=(-fno-sanitize=shift-base -fno-sanitize=nonnull-attribute)
+  local flags=("${cflags[@]}" -fsanitize=fuzzer-no-link,$sanitizers "${extra[@]}")
+  local obj="$out/obj/$(echo "$src" | tr / _)-$(echo "${flags[*]}" | md5sum | cut -c1-8).o"
+  if [ ! -f "$obj" ] || [ "$src" -nt "$obj" ]; then
+    "$cxx" "${flags[@]}" -c "$src" -o "$obj"
+  fi
+  echo "$obj"
 }
-build fuzz_zip src/app/web/zip_archive.cpp
-build fuzz_dicom_structure src/image/dicom_structure.cpp
-build fuzz_web_codec src/app/web/codec.cpp
+build() {  # target "sources..." libraries...
+  local target="$1" sources=($2) objects=() src
+  shift 2
+  for src in "${sources[@]}"; do objects+=("$(object "$src")"); done
+  "$cxx" -fsanitize=fuzzer,$sanitizers "$(object "tests/fuzz/$target.cpp")" "${objects[@]}" -o "$out/$target" \
+    -Wl,-rpath,"$PWD/build/src" "$@" -lfmt -lz -lpthread
+}
+image_sources="src/util/file_util.cpp src/util/rng.cpp src/util/sha256.cpp src/image/image_decode.cpp src/image/image_resize.cpp
+  src/image/dicom.cpp src/image/dicom_structure.cpp src/image/stb_impl.cpp"
+data_sources="src/data/patient.cpp src/data/dataset.cpp src/data/dataset_load.cpp src/data/dataset_split.cpp src/data/augment.cpp"
+web_sources="src/app/web/server.cpp src/app/web/guarded_server.cpp src/app/web/routes_login.cpp src/app/web/routes_pages.cpp
+  src/app/web/routes_api.cpp src/app/web/routes_studio.cpp src/app/web/studio.cpp src/app/web/zip_archive.cpp
+  src/app/web/auth.cpp src/app/web/codec.cpp src/util/file_util.cpp build/src/app/web/assets.cpp"
 
-# Seeds: a small zip as Python writes it, forms and headers as browsers send them.
-mkdir -p "$out/corpus/fuzz_zip" "$out/corpus/fuzz_dicom_structure" "$out/corpus/fuzz_web_codec"
-[ -e "$out/corpus/fuzz_zip/seed.zip" ] || /usr/bin/python3 - "$out/corpus/fuzz_zip/seed.zip" <<'PY'
-import sys, zipfile
-with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:
-    z.writestr("data/NORMAL/a.png", b"\x89PNG" + bytes(range(200)))
-    z.writestr("data/PNEUMONIA/b.jpeg", b"\xff\xd8" + b"x" * 300)
-    z.writestr("list.csv", b"data/NORMAL/a.png,NORMAL\n")
-    z.writestr("../up.png", b"up")
-PY
-printf 'password=a%%20b%%zz&x=1' > "$out/corpus/fuzz_web_codec/form"
-printf 'xrk_session=abc; other=1' > "$out/corpus/fuzz_web_codec/cookie"
-printf 'YW55OnBhc3N3b3Jk' > "$out/corpus/fuzz_web_codec/basic"
-head -c 132 /dev/zero | sed 's/\x00\{4\}$/DICM/' > "$out/corpus/fuzz_dicom_structure/preamble"
+all_targets=(fuzz_image fuzz_text_inputs fuzz_model_file fuzz_zip fuzz_dicom_structure fuzz_web_codec fuzz_http)
+targets=("${@:-${all_targets[@]}}")
+for target in "${targets[@]}"; do
+  echo "== building $target"
+  case "$target" in
+    fuzz_image) build fuzz_image "$image_sources" -lturbojpeg "${dcmtk_libs[@]}" ;;
+    fuzz_text_inputs) build fuzz_text_inputs "$image_sources $data_sources" -lturbojpeg "${dcmtk_libs[@]}" ;;
+    fuzz_model_file) build fuzz_model_file "src/util/file_util.cpp src/model/container.cpp src/model/torch_pickle.cpp" "${torch_libs[@]}" ;;
+    fuzz_zip) build fuzz_zip "src/app/web/zip_archive.cpp" ;;
+    fuzz_dicom_structure) build fuzz_dicom_structure "src/image/dicom_structure.cpp" ;;
+    fuzz_web_codec) build fuzz_web_codec "src/app/web/codec.cpp" ;;
+    fuzz_http) build fuzz_http "$web_sources" -Lbuild/src -lxraykit $(pkg-config --libs cpp-httplib) ;;
+    *) echo "unknown target $target" >&2; exit 2 ;;
+  esac
+done
 
-export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0"
+# Seeds: a small zip as Python writes it, forms and headers as browsers send them, small images
+# of each format, a saved state dict, requests as browsers and curl send them.
+for target in "${targets[@]}"; do mkdir -p "$out/corpus/$target"; done
+/usr/bin/python3 tests/fuzz/make_seeds.py "$out/corpus"
 export UBSAN_OPTIONS="print_stacktrace=1"
-for target in fuzz_zip fuzz_dicom_structure fuzz_web_codec; do
+for target in "${targets[@]}"; do
   # Inputs that once failed (tests/fuzz/regressions/<target>-*) run first, every time.
+  leaks=1
+  [ "$target" = fuzz_http ] && leaks=0  # the in-process server's threads live across inputs
+  export ASAN_OPTIONS="detect_leaks=$leaks:abort_on_error=0:fast_unwind_on_malloc=0"
+  export LSAN_OPTIONS="suppressions=$PWD/tests/fuzz/lsan.supp:print_suppressions=0"
   regressions=(tests/fuzz/regressions/"$target"-*)
   if [ -e "${regressions[0]}" ]; then
     "$out/$target" "${regressions[@]}" > "$out/$target.regressions.log" 2>&1 ||
@@ -49,7 +89,7 @@ for target in fuzz_zip fuzz_dicom_structure fuzz_web_codec; do
     echo "== $target: ${#regressions[@]} regression input(s) pass"
   fi
   echo "== $target for ${seconds}s"
-  (cd "$out" && "./$target" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 -max_len=65536 \
+  (cd "$out" && "./$target" -max_total_time="$seconds" -rss_limit_mb=4096 -timeout=20 -max_len=65536 -detect_leaks=$leaks \
      -print_final_stats=1 "corpus/$target" 2>&1 | grep -E "^#[0-9]+.*DONE|stat::number_of_executed_units|ERROR|SUMMARY|crash-|Test unit written" || true)
   # libFuzzer leaves crash-*/leak-*/timeout-*/oom-* files for what it found.
   found="$(find "$out" -maxdepth 1 \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' -o -name 'oom-*' \))"

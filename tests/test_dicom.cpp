@@ -14,6 +14,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <set>
@@ -309,6 +311,24 @@ TEST_CASE("hostile DICOM structure is refused before DCMTK reads it") {
   add(stray, {0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0});
   const auto closing = dicom_bytes(stray);
   CHECK_THROWS_WITH_AS(decode_image(closing.data(), closing.size()), doctest::Contains("closes nothing"), ImageError);
+
+  // A JPEG-compressed file whose first fragment has a TEM marker (FF01) after its SOI: DCMTK
+  // 3.6.7 looks for the sample precision and loops for ever (found by scripts/fuzz.sh).
+  {
+    TempDir jpeg_dir;
+    DicomSpec b;
+    b.bits = b.stored = 8;
+    b.values = ramp(b.width, b.height, 255);
+    b.xfer = EXS_JPEGProcess1;
+    write_dicom(jpeg_dir / "baseline.dcm", b);
+    std::ifstream in(jpeg_dir / "baseline.dcm", std::ios::binary);
+    std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::uint8_t soi[] = {0xFF, 0xD8, 0xFF};
+    const auto at = std::search(bytes.begin(), bytes.end(), std::begin(soi), std::end(soi));
+    REQUIRE(at != bytes.end());
+    at[3] = 0x01;  // the marker after SOI becomes TEM
+    CHECK_THROWS_WITH_AS(decode_image(bytes.data(), bytes.size()), doctest::Contains("TEM marker"), ImageError);
+  }
 
   // A view position that is not a code is not repeated in the message.
   TempDir dir;

@@ -1,4 +1,5 @@
 // Decoding and resampling: formats, bad bytes, and the resampler's arithmetic.
+#include <algorithm>
 #include <doctest/doctest.h>
 
 #include <numeric>
@@ -121,6 +122,22 @@ TEST_CASE("bad bytes are refused with a reason, never a crash") {
     const std::string text = "hello, this is not an image";
     CHECK_THROWS_WITH_AS(decode_image(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()),
                          "not a JPEG, PNG, BMP or DICOM image", ImageError);
+  }
+  SUBCASE("a JPEG whose Huffman table declares 4,080 codes (stb_image 2.27 wrote past its tables)") {
+    std::vector<std::uint8_t> bad = good;
+    const std::uint8_t dht[] = {0xFF, 0xC4};
+    const auto at = std::search(bad.begin(), bad.end(), std::begin(dht), std::end(dht));
+    REQUIRE(at + 21 < bad.end());
+    std::fill(at + 5, at + 21, 0xFF);  // the 16 code counts after marker, length and class
+    CHECK_THROWS_AS(decode_image(bad.data(), bad.size()), ImageError);
+  }
+  SUBCASE("a PNG that stb refuses without a reason (found by fuzzing: an exception of another type)") {
+    const std::uint8_t png[] = {0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52,
+                                0x00, 0x00, 0x00, 0x14, 0x00, 0x00, 0x00, 0x10, 0x08, 0x00, 0x00, 0x00, 0x00, 0x33, 0x73, 0x00,
+                                0xC7, 0x80, 0x00, 0x00, 0x14, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9C, 0x63, 0x64, 0xE0, 0xC5, 0x04,
+                                0x4C, 0xEC, 0x58, 0xC0, 0xA8, 0x20, 0x31, 0x82, 0x00, 0x5C, 0x3B, 0x09, 0x4B, 0xEC, 0xD4, 0x98,
+                                0x3B, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82};
+    CHECK_THROWS_AS(decode_image(png, sizeof png), ImageError);
   }
   SUBCASE("truncated JPEG") {
     CHECK_THROWS_WITH_AS(decode_image(good.data(), good.size() / 2), doctest::Contains("truncated JPEG"), ImageError);

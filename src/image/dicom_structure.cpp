@@ -1,5 +1,6 @@
 #include "image/dicom_structure.hpp"
 
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -30,17 +31,48 @@ bool long_vr(char a, char b) {  // explicit VRs with a 2-byte gap and a 4-byte l
 
 [[noreturn]] void refuse(const std::string& why) { throw ImageError("malformed DICOM file (" + why + ")"); }
 
+// DCMTK 3.6.7 walks the markers of a JPEG frame's first fragment for its sample precision and
+// loops for ever on a TEM marker (FF01) met before the frame header (DCMTK bug #1190: a 1 KB
+// file hung `xraykit predict`; fixed upstream in 2026, not in Debian 12). The same walk here,
+// refusing where DCMTK would loop.
+void check_jpeg_fragment(const std::uint8_t* d, std::size_t n) {
+  std::size_t at = 0;
+  while (at + 4 < n) {
+    const unsigned marker = (d[at] << 8) | d[at + 1];
+    if (marker == 0xFF01) refuse("a JPEG fragment with a TEM marker before its frame header");
+    const bool with_length = marker == 0xFFC4 || marker == 0xFFC8 || marker == 0xFFCC || (marker >= 0xFFDA && marker <= 0xFFFE);
+    if (marker >= 0xFFC0 && marker <= 0xFFCF && !with_length) return;  // a frame header: DCMTK stops here
+    if (with_length)
+      at += ((d[at + 2] << 8) | d[at + 3]) + 2;
+    else if (marker == 0xFFFF)
+      at += 1;
+    else if ((marker >= 0xFFD0 && marker <= 0xFFD9) || (d[at] == 0xFF && d[at + 1] > 2 && d[at + 1] <= 0xBF))
+      at += 2;
+    else
+      return;  // not a marker: DCMTK stops with an error
+  }
+}
+
+// The transfer syntaxes DCMTK's JPEG decoder (dcmjpeg) reads: 1.2.840.10008.1.2.4.50 to .70.
+bool jpeg_syntax(const std::string& syntax) {
+  const std::string prefix = "1.2.840.10008.1.2.4.";
+  if (syntax.size() != prefix.size() + 2 || syntax.compare(0, prefix.size(), prefix) != 0) return false;
+  const int n = std::atoi(syntax.c_str() + prefix.size());
+  return n >= 50 && n <= 70;
+}
+
 // One open sequence or item: where it ends (SIZE_MAX: undefined length, ended by a delimiter)
 // and whether its content is a dataset (items of SQ) or raw fragments (encapsulated pixels).
 struct Open {
   std::size_t end;
   bool items;  // a sequence: its content is items
   bool raw;    // encapsulated pixel data: items hold bytes, not elements
+  int fragments = 0;  // items seen so far, when raw (the first is the offset table)
 };
 
 class Walker {
  public:
-  Walker(const std::uint8_t* b, std::size_t n, bool explicit_vr) : b_(b), n_(n), explicit_(explicit_vr) {}
+  Walker(const std::uint8_t* b, std::size_t n, bool explicit_vr, bool jpeg) : b_(b), n_(n), explicit_(explicit_vr), jpeg_(jpeg) {}
 
   void run(std::size_t pos) {
     while (true) {
@@ -126,7 +158,9 @@ class Walker {
     if (element != kItem || !in_sequence) refuse("an item outside a sequence");
     if (open_.back().raw) {  // a fragment of encapsulated pixel data: bytes, skipped
       if (length == kUndefined) refuse("a pixel fragment of undefined length");
-      return value_end(pos, length);
+      const std::size_t end = value_end(pos, length);
+      if (jpeg_ && open_.back().fragments++ == 1) check_jpeg_fragment(b_ + pos, length);
+      return end;
     }
     push({length == kUndefined ? SIZE_MAX : value_end(pos, length), false, false});
     return pos;
@@ -135,6 +169,7 @@ class Walker {
   const std::uint8_t* b_;
   std::size_t n_;
   bool explicit_;
+  bool jpeg_;
   std::vector<Open> open_;
 };
 
@@ -174,7 +209,7 @@ void check_dicom_structure(const std::uint8_t* bytes, std::size_t size) {
   if (syntax == "1.2.840.10008.1.2.1.99") refuse("deflated transfer syntax, not accepted");
   if (syntax == "1.2.840.10008.1.2.2") refuse("big-endian transfer syntax, not accepted");
   const bool implicit = syntax == "1.2.840.10008.1.2";  // every other syntax is explicit VR little endian
-  Walker(bytes, size, !implicit).run(start);
+  Walker(bytes, size, !implicit, jpeg_syntax(syntax)).run(start);
 }
 
 }  // namespace xraykit

@@ -1,5 +1,6 @@
 // Bytes -> pixels: format sniffing, size checks before allocation, truncation checks that
-// stb_image itself does not make, and PNG encoding.
+// the decoders do not make themselves, and PNG encoding. JPEG: libjpeg-turbo; PNG, BMP:
+// stb_image.
 #include <stb_image.h>
 #include <stb_image_write.h>
 #include <turbojpeg.h>
@@ -31,7 +32,7 @@ Format sniff(const std::uint8_t* b, std::size_t n) {
   return Format::Unknown;
 }
 
-// stb_image zero-fills a JPEG whose data stops early and reports success. In entropy-coded
+// A JPEG whose data stops early must be refused, not zero-filled (stb_image did so). In entropy-coded
 // data 0xFF is always followed by 0x00 or a restart marker, so an end-of-image marker near
 // the end of the file is the reliable sign that the file is whole.
 bool jpeg_has_end(const std::uint8_t* b, std::size_t n) {
@@ -108,8 +109,15 @@ bool header_size(Format f, const std::uint8_t* b, std::size_t n, std::int64_t& w
   return false;
 }
 
+// stb's reason for its last failure; it can be null (fmt refuses a null string with an
+// exception that is not an ImageError: found by scripts/fuzz.sh, a 500 in the web app).
+const char* stb_reason() {
+  const char* reason = stbi_failure_reason();
+  return reason ? reason : "no reason given";
+}
+
 // The largest DCT scale below full size (1/2, 1/4, 1/8) that keeps both sides >= min_side;
-// 0 when none does (decode at full size).
+// 0 when none does (decode at full size, denominator 1).
 int jpeg_scale_denominator(std::int64_t w, std::int64_t h, int min_side) {
   int best = 0;
   for (int d : {2, 4, 8})
@@ -129,7 +137,7 @@ Image decode_jpeg_scaled(const std::uint8_t* bytes, std::size_t size, int denomi
   img.height = TJSCALED(h, factor);
   img.channels = channels;
   img.pixels.resize(static_cast<std::size_t>(img.width) * img.height * channels);
-  // Any warning (corrupt data the decoder papered over) counts as a failure, as with stb.
+  // Any warning (corrupt data the decoder papered over) counts as a failure.
   if (tjDecompress2(tj.get(), bytes, static_cast<unsigned long>(size), img.data(), img.width, 0, img.height,
                     channels == 1 ? TJPF_GRAY : TJPF_RGB, TJFLAG_STOPONWARNING) != 0)
     throw ImageError(fmt::format("corrupt JPEG ({})", tjGetErrorStr2(tj.get())));
@@ -155,24 +163,24 @@ Image decode_image(const std::uint8_t* bytes, std::size_t size, const DecodeOpti
   if (hw > options.max_pixels / hh)  // no product: 0xFFFFFFFF squared overflows 64 bits
     throw ImageError(fmt::format("image is {}x{} pixels, above the limit of {} pixels", hw, hh,
                                  options.max_pixels));
+  // JPEGs go to libjpeg-turbo only: Debian 12's stb_image (2.27) writes past its Huffman
+  // tables on a DHT segment declaring more than 256 codes (found by scripts/fuzz.sh), already
+  // while reading the header.
+  if (format == Format::Jpeg) {
+    if (!jpeg_has_end(bytes, size)) throw ImageError("truncated JPEG (no end-of-image marker)");
+    return decode_jpeg_scaled(bytes, size, std::max(1, jpeg_scale_denominator(hw, hh, options.min_side)), options.channels);
+  }
   const int len = static_cast<int>(size);
   int w = 0, h = 0, comp = 0;
   if (!stbi_info_from_memory(bytes, len, &w, &h, &comp))
-    throw ImageError(fmt::format("unreadable image header ({})", stbi_failure_reason()));
-  if (format == Format::Jpeg && !jpeg_has_end(bytes, size))
-    throw ImageError("truncated JPEG (no end-of-image marker)");
+    throw ImageError(fmt::format("unreadable image header ({})", stb_reason()));
   if (format == Format::Bmp && !bmp_is_whole(bytes, size, hw, hh))
     throw ImageError("truncated BMP (shorter than its header says)");
-
-  if (format == Format::Jpeg) {
-    const int denominator = jpeg_scale_denominator(hw, hh, options.min_side);
-    if (denominator > 0) return decode_jpeg_scaled(bytes, size, denominator, options.channels);
-  }
 
   int got = 0;
   std::unique_ptr<stbi_uc, void (*)(void*)> data(
       stbi_load_from_memory(bytes, len, &w, &h, &got, options.channels), stbi_image_free);
-  if (!data) throw ImageError(fmt::format("corrupt image ({})", stbi_failure_reason()));
+  if (!data) throw ImageError(fmt::format("corrupt image ({})", stb_reason()));
 
   Image img;
   img.width = w;

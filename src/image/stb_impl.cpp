@@ -1,8 +1,7 @@
 // The one translation unit that compiles the stb_image implementation from Debian's
-// libstb-dev headers. Limited to the formats xraykit accepts, so that less code parses
-// untrusted bytes. Visibility is hidden: these symbols do not leave libxraykit.
+// libstb-dev headers. Limited to the formats xraykit reads with it (PNG, BMP; JPEGs go to
+// libjpeg-turbo, see image_decode.cpp), so that less code parses untrusted bytes. Visibility is hidden: these symbols do not leave libxraykit.
 #define STB_IMAGE_IMPLEMENTATION
-#define STBI_ONLY_JPEG
 #define STBI_ONLY_PNG
 #define STBI_ONLY_BMP
 #define STBI_NO_STDIO

@@ -24,6 +24,9 @@ TEST_CASE("the password is checked exactly, and short passwords are refused at s
   CHECK_FALSE(constant_time_equal("abc", "abd"));
   CHECK_FALSE(constant_time_equal("abc", "ab"));
   CHECK_THROWS_WITH_AS(Auth("eleven char", 3600s, 3, 60s), doctest::Contains("at least 12"), xraykit::InvalidArgument);
+  // A limit so large that 4 x it (all clients together) overflows int: found by fuzz_http.
+  CHECK_THROWS_AS(Auth("twelve chars", 3600s, 1 << 30, 60s), xraykit::InvalidArgument);
+  CHECK_THROWS_AS(Auth("twelve chars", 3600s, 0, 60s), xraykit::InvalidArgument);
 }
 
 TEST_CASE("sessions open, are known, close, and expire") {

@@ -32,7 +32,9 @@ Auth::Auth(std::string password, std::chrono::seconds session_lifetime, int max_
     throw xraykit::InvalidArgument(fmt::format("the password has {} characters; use at least {} (a passphrase of a few "
                                                "words), so that it cannot be guessed",
                                                password_.size(), kMinPasswordLength));
-  if (max_failures_ < 1 || window_.count() < 1) throw xraykit::InvalidArgument("the failed-login limit must be positive");
+  // The limit for all clients together is 4 x max_failures: kept far from int's range.
+  if (max_failures_ < 1 || max_failures_ > 100'000 || window_.count() < 1)
+    throw xraykit::InvalidArgument("the failed-login limit must be in [1, 100000] per window of at least a second");
 }
 
 void Auth::forget_old(Clock::time_point now) {
