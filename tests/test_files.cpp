@@ -2,6 +2,8 @@
 // planted under a temporary name is never written through (issue 12, item 8).
 #include <doctest/doctest.h>
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -94,6 +96,26 @@ TEST_CASE("a symlink planted where the old temporary name was is not followed") 
   save(out, "new.jpeg");
   CHECK(slurp(victim) == "precious\n");
   CHECK(slurp(out).find("new.jpeg") != std::string::npos);
+}
+
+TEST_CASE("a save removes the temporaries of writers that died, and nothing else") {
+  TempDir dir;
+  const fs::path out = dir / "results.csv";
+  { std::ofstream(dir / "results.csv.tmp.dead01") << "half a file"; }  // its writer was killed
+  { std::ofstream(dir / "results.csv.tmp.live01") << "being written"; }
+  const int live = ::open((dir / "results.csv.tmp.live01").c_str(), O_RDONLY);
+  REQUIRE(::flock(live, LOCK_EX) == 0);  // its writer is still at work
+  { std::ofstream(dir / "victim.txt") << "precious\n"; }
+  fs::create_symlink(dir / "victim.txt", dir / "results.csv.tmp.link01");
+  { std::ofstream(dir / "results.csv.tmp.other12") << "not a temporary of ours"; }
+  save(out, "a.jpeg");
+  CHECK_FALSE(fs::exists(dir / "results.csv.tmp.dead01"));
+  CHECK(fs::exists(dir / "results.csv.tmp.live01"));
+  CHECK(fs::is_symlink(dir / "results.csv.tmp.link01"));
+  CHECK(slurp(dir / "victim.txt") == "precious\n");
+  CHECK(fs::exists(dir / "results.csv.tmp.other12"));
+  CHECK(slurp(out).find("a.jpeg") != std::string::npos);
+  ::close(live);
 }
 
 TEST_CASE("an unwritable place is an IoError naming the path") {

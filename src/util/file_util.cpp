@@ -1,6 +1,7 @@
 #include "util/file_util.hpp"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -35,13 +36,41 @@ std::vector<std::uint8_t> read_file(const std::string& path) {
 namespace {
 
 // A fresh temporary beside `path`: mkstemp creates it with O_EXCL, so a file or symlink
-// planted under a predictable name is never opened (and never overwritten through).
+// planted under a predictable name is never opened (and never overwritten through). Its writer
+// holds an exclusive flock on it until the rename, which the kernel drops if the writer dies,
+// so that remove_dead_temporaries can tell a dead writer's temporary from a live one's.
 std::pair<int, std::string> create_temporary(const std::string& path) {
-  std::string name = path + ".tmp.XXXXXX";
-  const int fd = ::mkostemp(name.data(), O_CLOEXEC);
-  if (fd < 0) throw IoError(fmt::format("cannot write ({})", std::strerror(errno)), path);
-  ::fchmod(fd, 0644);  // mkstemp makes 0600; a model or report is meant to be read by others
-  return {fd, name};
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    std::string name = path + ".tmp.XXXXXX";
+    const int fd = ::mkostemp(name.data(), O_CLOEXEC);
+    if (fd < 0) throw IoError(fmt::format("cannot write ({})", std::strerror(errno)), path);
+    struct stat st {};
+    // Between mkstemp and the lock another save may have taken the file for a dead one's.
+    if (::flock(fd, LOCK_EX) == 0 && ::fstat(fd, &st) == 0 && st.st_nlink > 0) {
+      ::fchmod(fd, 0644);  // mkstemp makes 0600; a model or report is meant to be read by others
+      return {fd, name};
+    }
+    ::close(fd);
+  }
+  throw IoError("cannot create a temporary file beside it", path);
+}
+
+// Temporaries of `path` left by writers that died (kill -9, power loss): those nobody holds a
+// lock on. Symlinks and other non-files under such names are left alone.
+void remove_dead_temporaries(const std::string& path) {
+  namespace fs = std::filesystem;
+  const fs::path target(path);
+  const std::string prefix = target.filename().string() + ".tmp.";
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(target.parent_path().empty() ? fs::path(".") : target.parent_path(), ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.size() != prefix.size() + 6 || name.compare(0, prefix.size(), prefix) != 0) continue;
+    const int fd = ::open(entry.path().c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) continue;
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && ::flock(fd, LOCK_EX | LOCK_NB) == 0) ::unlink(entry.path().c_str());
+    ::close(fd);
+  }
 }
 
 // After a rename, the directory entry itself must reach the disk, or a crash can lose it.
@@ -56,6 +85,7 @@ void sync_directory(const std::string& path) {
 }  // namespace
 
 void write_file_atomic(const std::string& path, const void* data, std::size_t size) {
+  remove_dead_temporaries(path);
   const auto [fd, tmp] = create_temporary(path);
   const char* p = static_cast<const char*>(data);
   std::size_t left = size;

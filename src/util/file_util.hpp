@@ -1,6 +1,7 @@
 #pragma once
 // Whole-file reads and atomic writes (write a temporary beside the target, then rename, so a
-// crash never leaves a half-written file under the real name).
+// crash never leaves a half-written file under the real name). A temporary left by a writer
+// that died is removed by the next write to the same path.
 #include <cstdint>
 #include <string>
 #include <vector>

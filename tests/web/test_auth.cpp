@@ -29,6 +29,22 @@ TEST_CASE("the password is checked exactly, and short passwords are refused at s
   CHECK_THROWS_AS(Auth("twelve chars", 3600s, 0, 60s), xraykit::InvalidArgument);
 }
 
+TEST_CASE("API tokens are accepted as Bearer tokens only, and their failures count like the password's") {
+  Auth auth(kPassword, 3600s, 3, 60s);
+  const std::string token(40, 'k');
+  auth.set_api_tokens({token, std::string(32, 'm')});
+  int retry = 0;
+  CHECK(auth.check_password(token, "a", &retry, /*as_bearer=*/true) == Auth::Check::Ok);
+  CHECK(auth.check_password(std::string(32, 'm'), "a", &retry, true) == Auth::Check::Ok);
+  CHECK(auth.check_password(kPassword, "a", &retry, true) == Auth::Check::Ok);  // the password still works
+  CHECK(auth.check_password(token, "b", &retry, /*as_bearer=*/false) == Auth::Check::Wrong);  // not in the form
+  CHECK(auth.check_password(std::string(40, 'x'), "b", &retry, true) == Auth::Check::Wrong);
+  CHECK(auth.check_password(std::string(40, 'y'), "b", &retry, true) == Auth::Check::Wrong);
+  CHECK(auth.check_password(token, "b", &retry, true) == Auth::Check::Throttled);  // the client's limit
+  CHECK_THROWS_WITH_AS(auth.set_api_tokens({token, "short token"}), doctest::Contains("API token 2 has 11 characters"),
+                       xraykit::InvalidArgument);
+}
+
 TEST_CASE("sessions open, are known, close, and expire") {
   Auth auth(kPassword, 1s, 3, 60s);
   const std::string token = auth.open_session();

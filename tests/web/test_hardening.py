@@ -27,6 +27,24 @@ def test_bearer_and_basic_guessing_share_the_login_limit(binary, model):
         s.stop()
 
 
+def test_api_tokens_from_a_file_work_as_bearer_tokens_only(binary, model, tmp_path):
+    token = "4f1c" * 10
+    tokens = tmp_path / "tokens"
+    tokens.write_text(f"# the PACS bridge\n{token}\n\n")
+    s = Server(binary, model, ["--api-tokens-file", str(tokens)])
+    try:
+        assert request(s.url + "/api/model", headers={"Authorization": "Bearer " + token})[0] == 200
+        basic = "Basic " + base64.b64encode(b"u:" + token.encode()).decode()
+        assert request(s.url + "/api/model", headers={"Authorization": basic})[0] == 401
+        assert request(s.url + "/login", data=f"password={token}".encode(), headers=FORM)[0] == 401
+        assert request(s.url + "/api/model", headers=BEARER)[0] == 200  # the password too
+    finally:
+        s.stop()
+    tokens.write_text("too short\n")
+    r = run_serve(binary, model, "--api-tokens-file", str(tokens))
+    assert r.returncode == 1 and "at least 32" in r.stderr
+
+
 def test_401_does_not_invite_browsers_to_cache_basic_credentials(server):
     status, headers, _ = request(server.url + "/api/model")
     assert status == 401

@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -36,11 +37,24 @@ std::string read_secret(const std::string& file, const char* env, const char* wh
   return secret;
 }
 
+// One token per line; blank lines and lines starting with # are left out.
+std::vector<std::string> read_tokens(const std::string& file) {
+  std::ifstream f(file);
+  if (!f) throw IoError(fmt::format("{}: cannot read the API tokens file", file));
+  std::vector<std::string> tokens;
+  for (std::string line; std::getline(f, line);) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (!line.empty() && line[0] != '#') tokens.push_back(line);
+  }
+  if (tokens.empty()) throw InvalidArgument(fmt::format("{}: the API tokens file holds no token", file));
+  return tokens;
+}
+
 }  // namespace
 
 Command add_serve_command(CLI::App& app) {
   struct Args {
-    std::string model, host = "127.0.0.1", password_file, trusted_proxy, shipped, studio, admin_password_file, data_root;
+    std::string model, host = "127.0.0.1", password_file, api_tokens_file, trusted_proxy, shipped, studio, admin_password_file, data_root;
     int port = 8080, workers = 2, queue = 16, max_files = 16;
     double max_body_mb = 32, max_upload_mb = 2048, header_timeout = 10;
     std::int64_t max_pixels = 40'000'000, max_request_pixels = 64'000'000;
@@ -54,7 +68,8 @@ Command add_serve_command(CLI::App& app) {
       "  xraykit serve pneumonia.xrk --password-file /etc/xraykit/password --host 0.0.0.0 --port 8443\n"
       "  XRAYKIT_PASSWORD=... XRAYKIT_ADMIN_PASSWORD=... xraykit serve --studio /var/lib/xraykit --data-root /srv/xrays\n"
       "Passwords are never taken on the command line (they would show in the process list).\n"
-      "API: curl -H \"Authorization: Bearer $XRAYKIT_PASSWORD\" -F files=@scan.jpeg http://127.0.0.1:8080/api/predict");
+      "API: curl -H \"Authorization: Bearer $XRAYKIT_PASSWORD\" -F files=@scan.jpeg http://127.0.0.1:8080/api/predict\n"
+      "     (or a token from --api-tokens-file instead of the password)");
   cmd->add_option("MODEL", a->model, "Model file (default: the pneumonia model shipped with xraykit)");
   cmd->add_option("--shipped", a->shipped,
                   "Which shipped model to serve when no model file is given: pneumonia (default) or "
@@ -62,6 +77,9 @@ Command add_serve_command(CLI::App& app) {
   cmd->add_option("--host", a->host, "Address to bind (loopback unless you mean otherwise)")->capture_default_str();
   cmd->add_option("--port", a->port, "Port (0 = any free port)")->check(CLI::Range(0, 65535))->capture_default_str();
   cmd->add_option("--password-file", a->password_file, "File whose first line is the password (else $XRAYKIT_PASSWORD)");
+  cmd->add_option("--api-tokens-file", a->api_tokens_file,
+                  "File of API tokens for programs (one per line, at least 32 characters; # starts a comment), "
+                  "accepted as Authorization: Bearer only");
   cmd->add_option("--workers", a->workers, "Predictions at once")->check(CLI::Range(1, 64))->capture_default_str();
   cmd->add_option("--queue", a->queue, "Predictions waiting before 503")->check(CLI::Range(0, 256))->capture_default_str();
   cmd->add_option("--max-files", a->max_files, "Images per request")->check(CLI::Range(1, 1024))->capture_default_str();
@@ -88,6 +106,7 @@ Command add_serve_command(CLI::App& app) {
     web::block_shutdown_signals();  // before the model load starts Torch's threads
     web::ServeOptions o;
     o.password = read_secret(a->password_file, "XRAYKIT_PASSWORD", "password", "--password-file");
+    if (!a->api_tokens_file.empty()) o.api_tokens = read_tokens(a->api_tokens_file);
     if (!a->studio.empty()) {
       o.studio_dir = a->studio;
       o.data_root = a->data_root;

@@ -37,6 +37,14 @@ Auth::Auth(std::string password, std::chrono::seconds session_lifetime, int max_
     throw xraykit::InvalidArgument("the failed-login limit must be in [1, 100000] per window of at least a second");
 }
 
+void Auth::set_api_tokens(std::vector<std::string> tokens) {
+  for (std::size_t i = 0; i < tokens.size(); ++i)
+    if (tokens[i].size() < kMinTokenLength)
+      throw xraykit::InvalidArgument(fmt::format("API token {} has {} characters; use at least {} (e.g. openssl rand -hex 16)",
+                                                 i + 1, tokens[i].size(), kMinTokenLength));
+  tokens_ = std::move(tokens);
+}
+
 void Auth::forget_old(Clock::time_point now) {
   for (auto it = failures_.begin(); it != failures_.end();)
     it = now - it->second.first > window_ ? failures_.erase(it) : std::next(it);
@@ -48,7 +56,8 @@ int Auth::throttled_for(const Failures& f, int limit, Clock::time_point now) con
   return static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(window_ - (now - f.first)).count()) + 1;
 }
 
-Auth::Check Auth::check_password(const std::string& candidate, const std::string& client, int* retry_after_seconds) {
+Auth::Check Auth::check_password(const std::string& candidate, const std::string& client, int* retry_after_seconds,
+                                 bool as_bearer) {
   std::lock_guard<std::mutex> lock(mutex_);
   const auto now = Clock::now();
   // Expired records are read as empty here and pruned only when a failure is recorded, so a
@@ -62,7 +71,10 @@ Auth::Check Auth::check_password(const std::string& candidate, const std::string
     if (retry_after_seconds) *retry_after_seconds = wait;
     return Check::Throttled;
   }
-  if (constant_time_equal(candidate, password_)) {
+  bool ok = constant_time_equal(candidate, password_);
+  if (as_bearer)
+    for (const std::string& token : tokens_) ok |= constant_time_equal(candidate, token);  // no early exit
+  if (ok) {
     if (found != failures_.end()) failures_.erase(found);
     return Check::Ok;
   }

@@ -6,6 +6,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <vector>
 
 namespace xraykit::web {
 
@@ -19,6 +20,8 @@ std::string random_token();
 /// Passwords shorter than this are refused at start: with guessing limited to a few
 /// attempts a minute, 12 characters put the password out of reach of an online attack.
 constexpr std::size_t kMinPasswordLength = 12;
+/// API tokens are made by programs (e.g. `openssl rand -hex 16`), so they can be longer.
+constexpr std::size_t kMinTokenLength = 32;
 
 class Auth {
  public:
@@ -29,6 +32,12 @@ class Auth {
   /// InvalidArgument for a password shorter than kMinPasswordLength.
   Auth(std::string password, std::chrono::seconds session_lifetime, int max_failures, std::chrono::seconds window);
 
+  /// API tokens: secrets for programs, given as `Authorization: Bearer TOKEN` only (never in
+  /// the login form or HTTP Basic), so that a program's secret can be replaced without
+  /// changing the people's password. Each at least kMinTokenLength characters, else
+  /// InvalidArgument. Call before serving.
+  void set_api_tokens(std::vector<std::string> tokens);
+
   /// The one password check, for every way a password arrives (login form, Bearer, Basic):
   /// checking and recording a failure are one step. A client (its address, or what a
   /// trusted proxy says it is) with `max_failures` wrong passwords within the window is
@@ -36,7 +45,9 @@ class Auth {
   /// 4 x `max_failures` wrong passwords arrive within a window from all clients together,
   /// so that many addresses (or one proxy) cannot multiply the guessing rate. Sessions keep
   /// working meanwhile. `retry_after_seconds` is set when Throttled.
-  Check check_password(const std::string& candidate, const std::string& client, int* retry_after_seconds);
+  /// `as_bearer`: the candidate came as a Bearer token, so an API token is accepted too.
+  Check check_password(const std::string& candidate, const std::string& client, int* retry_after_seconds,
+                       bool as_bearer = false);
 
   /// A new session token after a successful login.
   std::string open_session();
@@ -56,6 +67,7 @@ class Auth {
   int throttled_for(const Failures& f, int limit, Clock::time_point now) const;
 
   std::string password_;
+  std::vector<std::string> tokens_;
   std::chrono::seconds lifetime_;
   int max_failures_;
   std::chrono::seconds window_;

@@ -90,7 +90,8 @@ Access access(App& app, const Realm& realm, const httplib::Request& req, int* re
   if (realm.auth->session_ok(cookie_value(req.get_header_value("Cookie"), realm.cookie))) return Access::Granted;
   const std::string h = req.get_header_value("Authorization");
   std::optional<std::string> password;
-  if (h.rfind("Bearer ", 0) == 0) {
+  const bool bearer = h.rfind("Bearer ", 0) == 0;
+  if (bearer) {
     password = h.substr(7);
   } else if (h.rfind("Basic ", 0) == 0) {
     const auto credentials = base64_decode(h.substr(6));
@@ -99,7 +100,7 @@ Access access(App& app, const Realm& realm, const httplib::Request& req, int* re
   } else {
     return Access::Missing;
   }
-  switch (realm.auth->check_password(*password, client_of(app, req), retry_after_seconds)) {
+  switch (realm.auth->check_password(*password, client_of(app, req), retry_after_seconds, bearer)) {
     case Auth::Check::Ok: return Access::Granted;
     case Auth::Check::Throttled: return Access::Throttled;
     case Auth::Check::Wrong: break;

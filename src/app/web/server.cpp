@@ -133,6 +133,7 @@ int serve(std::shared_ptr<const ResNetClassifier> model, const ServeOptions& o) 
     throw InvalidArgument(fmt::format("max_request_pixels ({}) must be at least max_pixels ({})", o.max_request_pixels, o.max_pixels));
   App app{ModelSlot(std::move(model)), o, Auth(o.password, o.session_lifetime, o.max_failed_logins, o.failure_window),
           Gate(o.workers, o.queue), nullptr, nullptr, {}};
+  app.auth.set_api_tokens(o.api_tokens);
   if (!o.studio_dir.empty()) open_studio(app);
 
   // Every admitted prediction holds a thread while it waits; the spare threads keep

@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "xraykit/classifier.hpp"
 
@@ -18,6 +19,9 @@ struct ServeOptions {
   std::string host = "127.0.0.1";
   int port = 8080;                      ///< 0: any free port (reported through on_listening)
   std::string password;                 ///< required, at least 12 characters
+  /// Secrets for programs, accepted only as `Authorization: Bearer` on the classify pages and
+  /// API (not the studio); each at least 32 characters. See Auth::set_api_tokens.
+  std::vector<std::string> api_tokens;
   int workers = 2;                      ///< predictions run at once
   int queue = 16;                       ///< predictions waiting; beyond this: 503 + Retry-After
   std::size_t max_body = 32u << 20;     ///< bytes per request (413 beyond)
