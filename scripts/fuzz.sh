@@ -93,7 +93,7 @@ for target in "${targets[@]}"; do
       { cat "$out/$target.regressions.log" >&2; echo "a regression input fails again: $target" >&2; exit 1; }
     echo "== $target: ${#regressions[@]} regression input(s) pass"
   fi
-  echo "== $target for ${FUZZ_RUNS:+$FUZZ_RUNS inputs}${FUZZ_RUNS:-${seconds}s}"
+  if [ -n "${FUZZ_RUNS:-}" ]; then echo "== $target for $FUZZ_RUNS inputs"; else echo "== $target for ${seconds}s"; fi
   (cd "$out" && "./$target" -max_total_time="$seconds" ${FUZZ_RUNS:+-runs=$FUZZ_RUNS} -rss_limit_mb=4096 -timeout=20 -max_len=65536 -detect_leaks=$per_input_leaks \
      -print_final_stats=1 "corpus/$target" 2>&1 | grep -E "^#[0-9]+.*DONE|stat::number_of_executed_units|ERROR|SUMMARY|crash-|Test unit written" || true)
   # libFuzzer leaves crash-*/leak-*/timeout-*/oom-* files for what it found.
