@@ -323,7 +323,7 @@ class MemoryAdapter : public caffe2::serialize::ReadAdapterInterface {
   MemoryAdapter(const std::uint8_t* data, std::size_t size) : data_(data), size_(size) {}
   size_t size() const override { return size_; }
   size_t read(uint64_t pos, void* buf, size_t n, const char*) const override {
-    if (pos >= size_) return 0;
+    if (pos >= size_ || n == 0) return 0;  // miniz asks for 0 bytes into a null buffer (found by fuzzing)
     const std::size_t k = std::min<std::size_t>(n, size_ - pos);
     std::memcpy(buf, data_ + pos, k);
     return k;
