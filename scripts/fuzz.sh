@@ -29,14 +29,16 @@ cflags=(-std=c++17 -g -O1 -fno-sanitize-recover=undefined -D_GLIBCXX_USE_CXX11_A
 torch_libs=(-ltorch -ltorch_cpu -lc10)
 dcmtk_libs=(-ldcmjpeg -ldcmjpls -ldcmimage -ldcmimgle -ldcmdata -lijg8 -lijg12 -lijg16 -ldcmtkcharls -loflog -lofstd)
 
-# Each source compiled once (again when it or the flags changed), instrumented for coverage.
+# Each source compiled once (again when it, the flags or any of our headers changed),
+# instrumented for coverage.
+headers="$(cat $(find include src -name '*.hpp' | sort) | md5sum | cut -c1-8)"
 object() {  # source -> prints the object's path
   local src="$1" extra=()
   # stb shifts negative values left on purpose and copies zero bytes from a null pointer for
   # an empty PNG chunk (see src/CMakeLists.txt).
   [ "$src" = src/image/stb_impl.cpp ] && extra=(-fno-sanitize=shift-base -fno-sanitize=nonnull-attribute)
   local flags=("${cflags[@]}" -fsanitize=fuzzer-no-link,$sanitizers "${extra[@]}")
-  local obj="$out/obj/$(echo "$src" | tr / _)-$(echo "${flags[*]}" | md5sum | cut -c1-8).o"
+  local obj="$out/obj/$(echo "$src" | tr / _)-$(echo "${flags[*]} $headers" | md5sum | cut -c1-8).o"
   if [ ! -f "$obj" ] || [ "$src" -nt "$obj" ]; then
     "$cxx" "${flags[@]}" -c "$src" -o "$obj"
   fi
