@@ -75,7 +75,7 @@ typedef struct xrk_dataset_params {
   uint32_t struct_size;
   int32_t image_size;     /* default 224 */
   int32_t channels;       /* 1 (default) or 3 */
-  int32_t threads;        /* decoding threads; 0 = all cores */
+  int32_t threads;        /* decoding threads; 0 = OMP_NUM_THREADS if set, else all cores */
   int32_t strict;         /* non-zero: the first bad file is an error */
   int64_t max_pixels;     /* per source image */
   const char *patient_regex; /* NULL = built-in rules; copied during the call */
@@ -160,7 +160,7 @@ typedef struct xrk_train_params {
   int32_t patience;          /* early stopping; 0 = off */
   const char *augment;       /* default "robust,blur=2" */
   int32_t workers;           /* augmentation threads, default 1 */
-  int32_t threads;           /* Torch threads; 0 = all cores */
+  int32_t threads;           /* Torch threads; 0 = OMP_NUM_THREADS if set, else all cores */
   uint64_t seed;             /* default 42 */
   const char *checkpoint;    /* NULL = none */
   int32_t resume;            /* non-zero: continue from checkpoint if it exists */

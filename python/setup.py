@@ -79,4 +79,6 @@ setup(
     ext_modules=[module],
     packages=["xraykit"],
     package_data={"xraykit": ["__init__.pyi", "py.typed"]},
+    # The binding files compile independently: one job per core.
+    options={"build_ext": {"parallel": os.cpu_count() or 1}},
 )

@@ -1,10 +1,12 @@
 // ResNetClassifier: torchvision parity, model files, prediction, weights in and out.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <thread>
 
 #include "support.hpp"
 #include "xraykit/classifier.hpp"
@@ -296,4 +298,25 @@ TEST_CASE("fast inference agrees with the exact network, and follows weight chan
     CHECK(moved[0].probabilities[2] == doctest::Approx(0.6652).epsilon(1e-3));
     CHECK(moved[0].probabilities[0] == doctest::Approx(0.0900).epsilon(1e-3));
   }
+}
+
+TEST_CASE("the default thread count follows OMP_NUM_THREADS when it holds a number, else the cores") {
+  const char* old = std::getenv("OMP_NUM_THREADS");
+  const std::string saved = old ? old : "";
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  ::setenv("OMP_NUM_THREADS", "3", 1);
+  set_num_threads(0);
+  CHECK(num_threads() == 3);
+  for (const char* ignored : {"abc", "0", "-2", "4x", "100000"}) {
+    ::setenv("OMP_NUM_THREADS", ignored, 1);
+    set_num_threads(0);
+    CHECK_MESSAGE(num_threads() == cores, "OMP_NUM_THREADS=" << ignored);
+  }
+  set_num_threads(5);  // an explicit count wins
+  CHECK(num_threads() == 5);
+  if (old)
+    ::setenv("OMP_NUM_THREADS", saved.c_str(), 1);
+  else
+    ::unsetenv("OMP_NUM_THREADS");
+  set_num_threads(0);
 }

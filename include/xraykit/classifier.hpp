@@ -154,7 +154,7 @@ struct TrainOptions {
   /// 3 of 3 cross-validation folds (docs/results.md).
   std::string augment = "robust,blur=2";
   int workers = 1;        ///< augmentation threads
-  int threads = 0;        ///< Torch intra-op threads; 0 = all cores
+  int threads = 0;        ///< Torch intra-op threads; 0 = OMP_NUM_THREADS if set, else all cores
   std::uint64_t seed = 42;
   std::string checkpoint;  ///< written atomically after every epoch; empty = none
   bool resume = false;     ///< continue from `checkpoint` if it exists
@@ -325,9 +325,9 @@ class XRAYKIT_API ResNetClassifier {
   std::unique_ptr<Impl> impl_;
 };
 
-/// Torch intra-op threads for the whole process (n <= 0: one per core). Without a call,
-/// the first classifier created sets one per core unless OMP_NUM_THREADS is set: LibTorch
-/// on its own may start with a single thread. fit() uses TrainOptions::threads meanwhile.
+/// Torch intra-op threads for the whole process (n <= 0: OMP_NUM_THREADS if set, else one per
+/// core). Without a call, the first classifier created sets that default: LibTorch on its own
+/// may start with a single thread. fit() uses TrainOptions::threads meanwhile.
 XRAYKIT_API void set_num_threads(int n);
 XRAYKIT_API int num_threads();
 

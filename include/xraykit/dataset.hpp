@@ -28,7 +28,7 @@ struct DatasetOptions {
   int channels = 1;      ///< 1 = grey (default), 3 = RGB
   Geometry geometry = Geometry::Squash;
   std::int64_t max_pixels = 64'000'000;  ///< per source image; larger ones are refused
-  int threads = 0;                       ///< decoding threads; 0 = all cores
+  int threads = 0;                       ///< decoding threads; 0 = OMP_NUM_THREADS if set, else all cores
   /// Strict mode: the first bad file, unreadable folder or unknown label throws
   /// DatasetError naming it, and a one-class dataset is refused. Otherwise they are
   /// skipped and reported.

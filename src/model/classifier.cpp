@@ -17,7 +17,7 @@
 namespace xraykit {
 
 namespace {
-std::once_flag default_threads;
+std::once_flag threads_defaulted;
 
 std::int64_t count_parameters(const torch::nn::Module& net) {
   std::int64_t n = 0;
@@ -27,7 +27,7 @@ std::int64_t count_parameters(const torch::nn::Module& net) {
 }  // namespace
 
 void set_num_threads(int n) {
-  std::call_once(default_threads, [] {});  // an explicit choice wins over the default
+  std::call_once(threads_defaulted, [] {});  // an explicit choice wins over the default
   torch::set_num_threads(threads_or_default(n));
 }
 
@@ -50,8 +50,8 @@ ResNetClassifier::Impl::Impl(const std::string& arch_, std::vector<std::string> 
   for (float sd : n.stddev)
     if (!(sd > 0) || !std::isfinite(sd)) throw InvalidArgument(fmt::format("normalisation std must be positive, not {}", sd));
   const int depth = resnet_depth(arch);
-  std::call_once(default_threads, [] {
-    if (!std::getenv("OMP_NUM_THREADS")) torch::set_num_threads(hardware_threads());
+  std::call_once(threads_defaulted, [] {
+    torch::set_num_threads(default_threads());
   });
   torch::manual_seed(options.seed);
   net = ResNet(depth, options.channels, static_cast<int64_t>(classes.size()), initialise);

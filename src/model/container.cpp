@@ -18,19 +18,23 @@ constexpr char kMagic[8] = {'X', 'R', 'A', 'Y', 'K', 'I', 'T', '\0'};
 // loading a model. Both are read.
 constexpr std::uint32_t kVersion = 2;
 
-std::uint64_t checksum(std::uint32_t version, const std::uint8_t* p, std::size_t n) {
-  if (version == 1) {
-    std::uint64_t h = 0xcbf29ce484222325ULL;
-    for (std::size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 0x100000001b3ULL;
-    return h;
-  }
-  uLong crc = crc32(0L, Z_NULL, 0);
+std::uint64_t fnv1a(const std::uint8_t* p, std::size_t n) {
+  std::uint64_t h = 0xcbf29ce484222325ULL;
+  for (std::size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 0x100000001b3ULL;
+  return h;
+}
+
+uLong crc32_more(uLong crc, const std::uint8_t* p, std::size_t n) {
   for (std::size_t done = 0; done < n;) {  // zlib takes at most 4 GiB per call
     const std::size_t part = std::min<std::size_t>(n - done, 1u << 30);
     crc = crc32(crc, p + done, static_cast<uInt>(part));
     done += part;
   }
   return crc;
+}
+
+std::uint64_t checksum(std::uint32_t version, const std::uint8_t* p, std::size_t n) {
+  return version == 1 ? fnv1a(p, n) : crc32_more(crc32(0L, Z_NULL, 0), p, n);
 }
 
 template <class T>
@@ -73,24 +77,31 @@ class Reader {
 
 }  // namespace
 
+// The sections are written where they lie (a checkpoint holds hundreds of MB): only the small
+// framing between them is assembled here, and the checksum runs over the parts in order.
 void write_container(const std::string& path, const std::string& kind, const Sections& sections) {
-  std::vector<std::uint8_t> out;
-  std::size_t total = 64;
-  for (const auto& [name, data] : sections) total += name.size() + data.size() + 12;
-  out.reserve(total);
-  put_bytes(out, kMagic, sizeof kMagic);
-  put<std::uint32_t>(out, kVersion);
-  put<std::uint32_t>(out, static_cast<std::uint32_t>(kind.size()));
-  put_bytes(out, kind.data(), kind.size());
-  put<std::uint32_t>(out, static_cast<std::uint32_t>(sections.size()));
+  // framing[0]: the file's head; framing[1..n]: each section's name and size; then the checksum.
+  std::vector<std::vector<std::uint8_t>> framing(sections.size() + 2);
+  put_bytes(framing[0], kMagic, sizeof kMagic);
+  put<std::uint32_t>(framing[0], kVersion);
+  put<std::uint32_t>(framing[0], static_cast<std::uint32_t>(kind.size()));
+  put_bytes(framing[0], kind.data(), kind.size());
+  put<std::uint32_t>(framing[0], static_cast<std::uint32_t>(sections.size()));
+  std::vector<ByteSpan> parts{{framing[0].data(), framing[0].size()}};
+  std::size_t i = 1;
   for (const auto& [name, data] : sections) {
-    put<std::uint32_t>(out, static_cast<std::uint32_t>(name.size()));
-    put_bytes(out, name.data(), name.size());
-    put<std::uint64_t>(out, data.size());
-    put_bytes(out, data.data(), data.size());
+    std::vector<std::uint8_t>& frame = framing[i++];
+    put<std::uint32_t>(frame, static_cast<std::uint32_t>(name.size()));
+    put_bytes(frame, name.data(), name.size());
+    put<std::uint64_t>(frame, data.size());
+    parts.push_back({frame.data(), frame.size()});
+    parts.push_back({data.data(), data.size()});
   }
-  put<std::uint64_t>(out, checksum(kVersion, out.data(), out.size()));
-  write_file_atomic(path, out);
+  uLong crc = crc32(0L, Z_NULL, 0);
+  for (const ByteSpan& part : parts) crc = crc32_more(crc, static_cast<const std::uint8_t*>(part.data), part.size);
+  put<std::uint64_t>(framing.back(), crc);
+  parts.push_back({framing.back().data(), framing.back().size()});
+  write_file_atomic(path, parts);
 }
 
 Sections read_container(const std::string& path, const std::string& kind) {

@@ -53,10 +53,12 @@ Checkpoint load_checkpoint(const std::string& path, const json& fingerprint) {
 std::vector<std::uint8_t> optimizer_bytes(torch::optim::Optimizer& optimizer) {
   torch::serialize::OutputArchive ar;
   optimizer.save(ar);
-  std::ostringstream os;
-  ar.save_to(os);
-  const std::string s = os.str();
-  return {s.begin(), s.end()};
+  std::vector<std::uint8_t> bytes;  // written straight into: Adam's state is twice the weights
+  ar.save_to([&bytes](const void* p, std::size_t n) {
+    bytes.insert(bytes.end(), static_cast<const std::uint8_t*>(p), static_cast<const std::uint8_t*>(p) + n);
+    return n;
+  });
+  return bytes;
 }
 
 void load_optimizer(torch::optim::Optimizer& optimizer, const std::vector<std::uint8_t>& bytes) {

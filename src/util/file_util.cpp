@@ -84,22 +84,24 @@ void sync_directory(const std::string& path) {
 
 }  // namespace
 
-void write_file_atomic(const std::string& path, const void* data, std::size_t size) {
+void write_file_atomic(const std::string& path, const std::vector<ByteSpan>& parts) {
   remove_dead_temporaries(path);
   const auto [fd, tmp] = create_temporary(path);
-  const char* p = static_cast<const char*>(data);
-  std::size_t left = size;
-  while (left > 0) {
-    const ssize_t n = ::write(fd, p, left);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const int err = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      throw IoError(fmt::format("write failed ({})", std::strerror(err)), path);
+  for (const ByteSpan& part : parts) {
+    const char* p = static_cast<const char*>(part.data);
+    std::size_t left = part.size;
+    while (left > 0) {
+      const ssize_t n = ::write(fd, p, left);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        const int err = errno;
+        ::close(fd);
+        ::unlink(tmp.c_str());
+        throw IoError(fmt::format("write failed ({})", std::strerror(err)), path);
+      }
+      p += n;
+      left -= static_cast<std::size_t>(n);
     }
-    p += n;
-    left -= static_cast<std::size_t>(n);
   }
   const bool synced = ::fsync(fd) == 0;
   if (::close(fd) != 0 || !synced) {

@@ -9,7 +9,17 @@
 namespace xraykit {
 
 std::vector<std::uint8_t> read_file(const std::string& path);
-void write_file_atomic(const std::string& path, const void* data, std::size_t size);
+
+/// A run of bytes owned by the caller; a file written from several of them is their
+/// concatenation, so large parts are written where they lie instead of being copied together.
+struct ByteSpan {
+  const void* data;
+  std::size_t size;
+};
+void write_file_atomic(const std::string& path, const std::vector<ByteSpan>& parts);
+inline void write_file_atomic(const std::string& path, const void* data, std::size_t size) {
+  write_file_atomic(path, std::vector<ByteSpan>{{data, size}});
+}
 inline void write_file_atomic(const std::string& path, const std::vector<std::uint8_t>& bytes) {
   write_file_atomic(path, bytes.data(), bytes.size());
 }

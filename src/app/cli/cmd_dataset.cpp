@@ -35,7 +35,7 @@ Command add_dataset_command(CLI::App& app) {
   add_split_options(cmd, args->split);
   cmd->add_option("--seed", args->split.seed, "Seed of the split")->capture_default_str();
   cmd->add_option("--size", args->size, "Input size in pixels")->check(CLI::Range(8, 4096))->capture_default_str();
-  cmd->add_option("--threads", args->threads, "Decoding threads (0 = all cores)")->capture_default_str();
+  cmd->add_option("--threads", args->threads, "Decoding threads (0 = OMP_NUM_THREADS if set, else all cores)")->capture_default_str();
   cmd->add_option("--patient-regex", args->patient_regex, "Regex whose first group is the patient id in file names");
   cmd->add_option("--write-split", args->write_split,
                   "Folder to write the split into as manifests (train.csv, val.csv) for other tools");

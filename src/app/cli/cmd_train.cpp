@@ -79,7 +79,7 @@ void add_options(CLI::App* cmd, TrainArgs& a) {
                   "shifted images), youden (tuned on validation) or target-sensitivity")
       ->check(CLI::IsMember({"youden", "balanced", "target-sensitivity"}))->capture_default_str();
   cmd->add_option("--patience", a.train.patience, "Early stopping patience in epochs (0 = off)")->capture_default_str();
-  cmd->add_option("--threads", a.train.threads, "Torch threads (0 = all cores)")->capture_default_str();
+  cmd->add_option("--threads", a.train.threads, "Torch threads (0 = OMP_NUM_THREADS if set, else all cores)")->capture_default_str();
   cmd->add_option("--workers", a.train.workers, "Augmentation threads")->check(CLI::Range(1, 64))->capture_default_str();
   cmd->add_option("--seed", a.train.seed, "Seed of split, initialisation, order and augmentation")->capture_default_str();
   cmd->add_option("--resume", a.resume, "Checkpoint to continue from (default checkpoint: OUTPUT.ckpt)");
