@@ -8,14 +8,16 @@ IMAGE_DIR is searched recursively for .jpeg/.jpg/.png; only 127.0.0.1 is contact
 """
 import argparse
 import concurrent.futures
-import os
 import pathlib
-import socket
 import statistics
 import subprocess
+import sys
 import time
 import urllib.request
 import uuid
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "scripts"))
+from serve_process import Server  # noqa: E402
 
 PASSWORD = "classify batch benchmark"
 
@@ -52,20 +54,9 @@ def main():
     files = [(p.name, p.read_bytes()) for p in paths[:: max(1, len(paths) // a.count)][: a.count]]
     chunks = [files[i:i + a.max_files] for i in range(0, len(files), a.max_files)]
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = subprocess.Popen([a.binary, "serve", a.model, "--port", str(port), "--max-files", str(a.max_files)],
-                              env=dict(os.environ, XRAYKIT_PASSWORD=PASSWORD), stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+    server = Server(a.binary, a.model, ["--max-files", str(a.max_files)], password=PASSWORD, output=subprocess.DEVNULL)
     try:
-        for _ in range(300):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        url = f"http://127.0.0.1:{port}/api/predict"
+        url = server.url + "/api/predict"
         post(url, chunks[0])  # warm-up: the first forward pass prepares the network's layouts
         best = None
         for _ in range(a.rounds):
@@ -80,8 +71,7 @@ def main():
               f"{wall:.2f} s wall (best of {a.rounds}), {len(files) / wall:.0f} images/s; per request "
               f"p50 {statistics.median(latencies) * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms")
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        server.stop()
 
 
 if __name__ == "__main__":

@@ -5,22 +5,17 @@ usage: /usr/bin/python3 bench/load_test.py XRAYKIT_BINARY MODEL IMAGE [--request
 Only 127.0.0.1 is contacted; the request count and a time limit bound the run.
 """
 import argparse
-import os
-import socket
+import pathlib
 import statistics
 import subprocess
+import sys
 import threading
 import time
 import urllib.error
 import urllib.request
 
-
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return -1
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "scripts"))
+from serve_process import Server  # noqa: E402
 
 
 def main():
@@ -35,24 +30,13 @@ def main():
     ap.add_argument("--rounds", type=int, default=1, help="repeat the run, reporting RSS after each")
     a = ap.parse_args()
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     password = "load-test-passphrase"
-    server = subprocess.Popen([a.binary, "serve", a.model, "--port", str(port), "--workers", str(a.workers),
-                               "--queue", "64"], env=dict(os.environ, XRAYKIT_PASSWORD=password),
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}/api/predict"
+    server = Server(a.binary, a.model, ["--workers", str(a.workers), "--queue", "64"], password=password,
+                    output=subprocess.DEVNULL)
+    url = server.url + "/api/predict"
     body = open(a.image, "rb").read()
     headers = {"Authorization": "Bearer " + password, "Content-Type": "application/octet-stream"}
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1).read()
-                break
-            except OSError:
-                time.sleep(0.2)
-
         def one():
             t0 = time.perf_counter()
             try:
@@ -65,7 +49,7 @@ def main():
 
         for _ in range(20):  # warm-up: first requests build oneDNN kernels
             one()
-        rss_before = rss_kib(server.pid)
+        rss_before = server.rss_kib()
 
         for round_ in range(a.rounds):
             latencies, errors, lock = [], [0], threading.Lock()
@@ -90,7 +74,7 @@ def main():
             for t in threads:
                 t.join()
             elapsed = time.perf_counter() - t0
-            rss_after = rss_kib(server.pid)
+            rss_after = server.rss_kib()
             lat = sorted(latencies)
             print(f"round {round_ + 1}: requests {len(lat)}, clients {a.clients}, server workers {a.workers}, errors {errors[0]}")
             print(f"  throughput {len(lat) / elapsed:.1f} requests/s over {elapsed:.1f} s")
@@ -98,8 +82,7 @@ def main():
             print(f"  server RSS {rss_before / 1024:.1f} MiB after warm-up, {rss_after / 1024:.1f} MiB now "
                   f"({(rss_after - rss_before) / 1024:+.1f} MiB)")
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        server.stop()
 
 
 if __name__ == "__main__":

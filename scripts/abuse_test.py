@@ -16,15 +16,15 @@ import base64
 import collections
 import http.client
 import itertools
-import os
 import random
 import socket
 import struct
-import subprocess
 import sys
 import threading
 import time
 import zlib
+
+from serve_process import Server
 
 PASSWORD = "abuse-test-password-1234"
 
@@ -70,13 +70,6 @@ class Target:
             except (ConnectionResetError, BrokenPipeError):
                 return None
         return int(reply[9:12]) if reply.startswith(b"HTTP/1.1 ") else None
-
-
-def rss_kib(pid, field="VmRSS"):
-    for line in open(f"/proc/{pid}/status"):
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    return 0
 
 
 class Abuse:
@@ -206,20 +199,11 @@ def main():
     ap.add_argument("--clients", type=int, default=8)
     args = ap.parse_args()
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen([args.binary, "serve", args.model, "--port", str(port), "--trusted-proxy", "127.0.0.1",
-                             "--header-timeout", "2", "--max-body-mb", "8", "--workers", "2", "--queue", "8"],
-                            env=dict(os.environ, XRAYKIT_PASSWORD=PASSWORD), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    server = Server(args.binary, args.model, ["--trusted-proxy", "127.0.0.1", "--header-timeout", "2", "--max-body-mb", "8",
+                                              "--workers", "2", "--queue", "8"], password=PASSWORD)
+    port = server.port
     target = Target(port)
     try:
-        for _ in range(300):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
         status, cookie, _ = target.request("POST", "/login", f"password={PASSWORD}".encode(),
                                            {"Content-Type": "application/x-www-form-urlencoded", "X-Forwarded-For": "10.9.9.9"})
         cookie = cookie.split(";")[0]
@@ -240,7 +224,7 @@ def main():
         def client():
             while (i := next(counter)) < args.requests:
                 if i == args.requests // 10:
-                    rss["warm"] = rss_kib(proc.pid)
+                    rss["warm"] = server.rss_kib()
                 try:
                     actions[i % len(actions)](i)
                     if i % 500 == 0:
@@ -256,15 +240,14 @@ def main():
         for t in threads:
             t.join()
         seconds = time.monotonic() - start
-        rss["end"] = rss_kib(proc.pid)
-        rss["peak"] = rss_kib(proc.pid, "VmHWM")
+        rss["end"] = server.rss_kib()
+        rss["peak"] = server.rss_kib("VmHWM")
         stop.set()
         for h in helpers:
             h.join()
         abuse.session_works()
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        server.stop()
 
     worst = max(latencies)[0] if latencies else float("inf")
     late = [x for x in latencies if x[0] >= 1.0 or x[1] != 200]
@@ -275,7 +258,7 @@ def main():
     print(f"/healthz: {len(latencies)} checks, slowest {worst * 1000:.0f} ms, {len(late)} late or failed")
     print(f"server memory: {rss['warm'] / 1024:.0f} MiB after the first tenth, {rss['end'] / 1024:.0f} MiB at the end "
           f"(growth {growth:+.0f} MiB), peak {rss['peak'] / 1024:.0f} MiB")
-    log = proc.stderr.read().decode(errors="replace")
+    log = server.proc.stdout.read()
     problems = []
     if abuse.faults:
         problems.append(f"{len(abuse.faults)} wrong replies, e.g. {abuse.faults[:5]}")

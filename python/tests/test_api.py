@@ -258,3 +258,43 @@ def test_float32_arrays_of_an_equal_dtype_are_accepted():
     img = np.full((32, 32), 0.5, dtype=np.dtype("float32").newbyteorder(">"))
     assert len(m.predict(img)["probabilities"]) == 2
     assert len(m.predict(np.zeros((32, 32), dtype=np.dtype("u1")))["probabilities"]) == 2
+
+
+def test_fit_in_one_thread_while_others_predict():
+    """Issue 12, item 13: fit and predict on one model from several Python threads. Predictions
+    during fit are whole (probabilities summing to 1); after it, every thread sees the trained
+    model."""
+    import threading
+    train, val = blobs(96, 21), blobs(32, 22)
+    m = xraykit.ResNetClassifier("resnet18", ["plain", "blob"], image_size=32)
+    probe = val.image(1)
+    training = threading.Event()
+    training.set()
+    answered, errors = [], []
+
+    def reader():
+        try:
+            while training.is_set():
+                p = m.predict(probe)["probabilities"]
+                assert len(p) == 2 and abs(sum(p) - 1) < 1e-4, p
+                answered.append(p)
+        except Exception as e:  # reported in the main thread
+            errors.append(e)
+
+    readers = [threading.Thread(target=reader) for _ in range(2)]
+    for t in readers:
+        t.start()
+    r = m.fit(train, val, epochs=2, batch_size=16, augment="none", bootstrap=0)
+    training.clear()
+    for t in readers:
+        t.join()
+    assert not errors, errors
+    assert len(r["history"]) == 2 and answered
+    after = m.predict(probe)["probabilities"]
+    seen = []
+    threads = [threading.Thread(target=lambda: seen.append(m.predict(probe)["probabilities"])) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert seen == [after] * 4

@@ -1,13 +1,15 @@
 """A real `xraykit serve` process on 127.0.0.1 with a small model trained by the real CLI."""
 import os
 import pathlib
-import socket
 import struct
 import subprocess
-import time
+import sys
 import zlib
 
 import pytest
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "scripts"))
+import serve_process  # noqa: E402
 
 PASSWORD = "correct horse battery staple"
 
@@ -49,34 +51,11 @@ def model(tmp_path_factory, binary):
     return path
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+class Server(serve_process.Server):
+    """The server with the tests' password (environment variables in `env`)."""
 
-
-class Server:
     def __init__(self, binary, model, extra=(), env=None):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.proc = subprocess.Popen([binary, "serve", str(model), "--port", str(self.port), *extra],
-                                     env=dict(os.environ, XRAYKIT_PASSWORD=PASSWORD, **(env or {})),
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError:
-                if self.proc.poll() is not None:
-                    raise RuntimeError("server exited: " + self.proc.stdout.read())
-                time.sleep(0.1)
-        raise RuntimeError("server did not start")
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(timeout=30)
+        super().__init__(binary, model, extra, password=PASSWORD, env=env)
 
 
 @pytest.fixture(scope="session")
