@@ -33,7 +33,9 @@ runtime=asan
 [ "$kind" = thread ] && runtime=tsan
 python_tests=(python/tests)
 [ "$kind" = thread ] && python_tests=(python/tests -k thread)
-LD_PRELOAD="$(gcc -print-file-name=lib$runtime.so)" PYTHONPATH="$dir/python" \
+# libstdc++ too: python3 is C, and a runtime loaded before any C++ library cannot find the
+# real __cxa_throw for its interceptor (ASan's CHECK fails at the first C++ exception).
+LD_PRELOAD="$(gcc -print-file-name=lib$runtime.so) $(gcc -print-file-name=libstdc++.so.6)" PYTHONPATH="$dir/python" \
   /usr/bin/python3 -m pytest -q -p no:cacheprovider -x "${python_tests[@]}"
 if [ "$kind" != thread ]; then
   # The web app's HTTP tests against the instrumented server. Its reports go to files, so that
