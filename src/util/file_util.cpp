@@ -82,25 +82,30 @@ void sync_directory(const std::string& path) {
   ::close(dir);
 }
 
+// All n bytes, across short writes and interruptions; false with errno set on failure.
+bool write_all(int fd, const void* data, std::size_t n) {
+  const char* p = static_cast<const char*>(data);
+  while (n > 0) {
+    const ssize_t done = ::write(fd, p, n);
+    if (done < 0 && errno == EINTR) continue;
+    if (done <= 0) return false;
+    p += done;
+    n -= static_cast<std::size_t>(done);
+  }
+  return true;
+}
+
 }  // namespace
 
 void write_file_atomic(const std::string& path, const std::vector<ByteSpan>& parts) {
   remove_dead_temporaries(path);
   const auto [fd, tmp] = create_temporary(path);
   for (const ByteSpan& part : parts) {
-    const char* p = static_cast<const char*>(part.data);
-    std::size_t left = part.size;
-    while (left > 0) {
-      const ssize_t n = ::write(fd, p, left);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        const int err = errno;
-        ::close(fd);
-        ::unlink(tmp.c_str());
-        throw IoError(fmt::format("write failed ({})", std::strerror(err)), path);
-      }
-      p += n;
-      left -= static_cast<std::size_t>(n);
+    if (!write_all(fd, part.data, part.size)) {
+      const int err = errno;
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      throw IoError(fmt::format("write failed ({})", std::strerror(err)), path);
     }
   }
   const bool synced = ::fsync(fd) == 0;
