@@ -67,6 +67,24 @@ TEST_CASE("fit learns the blob task and records its results") {
   CHECK(m.describe().find("epochs run") != std::string::npos);
 }
 
+TEST_CASE("the reported rate is the training loop's: validation does not count against it") {
+  // Validating this split takes longer than training on the small set: a rate over the whole
+  // epoch would drop well below the one reported at the loop's last step.
+  const Dataset train = blob_dataset(32, 1), val = blob_dataset(1536, 2);
+  ResNetClassifier m("resnet18", {"plain", "blob"}, tiny());
+  TrainOptions o = quick(1);
+  o.bootstrap = 0;
+  Progress last_step, end;
+  m.fit(train, val, o, [&](const Progress& p) {
+    (p.epoch_end ? end : last_step) = p;
+    return true;
+  });
+  REQUIRE(end.epoch_end);
+  REQUIRE(last_step.step == 2);
+  CHECK(end.images_per_second > 0.9 * last_step.images_per_second);
+  CHECK(end.images_per_second < 1.1 * last_step.images_per_second);
+}
+
 TEST_CASE("fit calibrates: the temperature lowers the validation loss, and is saved") {
   const Dataset train = blob_dataset(160, 1), val = blob_dataset(64, 2);
   ResNetClassifier m("resnet18", {"plain", "blob"}, tiny());

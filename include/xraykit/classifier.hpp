@@ -183,8 +183,9 @@ struct Progress {
   std::int64_t step = 0, steps = 0;  ///< within the epoch
   double loss = 0;                   ///< running mean of the epoch's training loss
   double learning_rate = 0;
-  double images_per_second = 0;
-  double eta_seconds = 0;            ///< for the remaining epochs
+  double images_per_second = 0;      ///< in the training loops so far (augmentation and waits
+                                     ///< for batches included; validation and checkpoints not)
+  double eta_seconds = 0;            ///< for the remaining epochs, validation included
   bool epoch_end = false;
   EpochRecord record;                ///< valid when epoch_end
 };

@@ -29,6 +29,8 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
 // Restores Torch's intra-op thread count and autocast state however fit() ends.
 struct TorchSettings {
   int threads;
@@ -157,7 +159,7 @@ class Run {
       EpochRecord rec = validate_epoch(epoch);
       rec.train_loss = train_loss;
       rec.learning_rate = lr_;
-      rec.seconds = std::chrono::duration<double>(Clock::now() - started).count();
+      rec.seconds = seconds_since(started);
       result_.history.push_back(rec);
       remember_if_best(rec);
       if (!o_.checkpoint.empty()) save_checkpoint(o_.checkpoint, checkpoint(epoch));
@@ -232,6 +234,8 @@ class Run {
                        mix_seed(o_.seed, kAugmentStream + static_cast<std::uint64_t>(epoch)), o_.workers);
     double loss_sum = 0;
     std::int64_t step = 0;
+    loop_started_ = Clock::now();
+    in_loop_ = true;
     for (; step < steps_; ++step) {
       std::optional<Batch> batch = loader.next();
       if (!batch) break;
@@ -254,6 +258,8 @@ class Run {
         break;
       }
     }
+    in_loop_ = false;
+    loop_seconds_ += seconds_since(loop_started_);
     return loss_sum / std::max<std::int64_t>(step, 1);
   }
 
@@ -308,9 +314,13 @@ class Run {
     p.steps = steps_;
     p.loss = loss;
     p.learning_rate = lr_;
-    p.images_per_second = images_done_ / std::max(std::chrono::duration<double>(Clock::now() - started_).count(), 1e-9);
+    // The rate is the training loop's (as a training script would print it); the time left
+    // also counts validation and checkpoints, so it comes from the whole run's pace.
+    const double loop = loop_seconds_ + (in_loop_ ? seconds_since(loop_started_) : 0.0);
+    p.images_per_second = images_done_ / std::max(loop, 1e-9);
+    const double overall = images_done_ / std::max(seconds_since(started_), 1e-9);
     const double steps_left = static_cast<double>(o_.epochs - epoch) * steps_ + static_cast<double>(steps_ - step);
-    p.eta_seconds = steps_left * o_.batch_size / std::max(p.images_per_second, 1e-9);
+    p.eta_seconds = steps_left * o_.batch_size / std::max(overall, 1e-9);
     if (record) {
       p.epoch_end = true;
       p.record = *record;
@@ -397,6 +407,9 @@ class Run {
   int bad_epochs_ = 0;
   std::int64_t images_done_ = 0;
   const Clock::time_point started_ = Clock::now();
+  Clock::time_point loop_started_;  // of the current epoch's training loop
+  bool in_loop_ = false;
+  double loop_seconds_ = 0;  // in finished training loops
 };
 
 }  // namespace
