@@ -97,11 +97,13 @@ for target in "${targets[@]}"; do
   fi
   if [ -n "${FUZZ_RUNS:-}" ]; then echo "== $target for $FUZZ_RUNS inputs"; else echo "== $target for ${seconds}s"; fi
   (cd "$out" && "./$target" -max_total_time="$seconds" ${FUZZ_RUNS:+-runs=$FUZZ_RUNS} -rss_limit_mb=4096 -timeout=20 -max_len=65536 -detect_leaks=$per_input_leaks \
-     -print_final_stats=1 "corpus/$target" 2>&1 | grep -E "^#[0-9]+.*DONE|stat::number_of_executed_units|ERROR|SUMMARY|crash-|Test unit written" || true)
+     -print_final_stats=1 "corpus/$target" > "$target.log" 2>&1 || true)
+  # The whole output (a failure's reason and stack) stays in build-fuzz/<target>.log.
+  grep -E "^#[0-9]+.*DONE|stat::number_of_executed_units|ERROR|SUMMARY|crash-|Test unit written" "$out/$target.log" || true
   # libFuzzer leaves crash-*/leak-*/timeout-*/oom-* files for what it found.
   found="$(find "$out" -maxdepth 1 \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' -o -name 'oom-*' \))"
   if [ -n "$found" ]; then
-    echo "fuzzing found failing inputs (kept for the regression corpus): $found" >&2
+    echo "fuzzing found failing inputs (kept for the regression corpus; output in $out/$target.log): $found" >&2
     exit 1
   fi
 done

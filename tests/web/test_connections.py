@@ -98,3 +98,14 @@ def test_keep_alive_requests_still_work(small_server):
             while len(body) < length:
                 body += s.recv(4096) or pytest.fail("closed early")
             assert head.startswith(b"HTTP/1.1 200") and len(body) == length
+
+
+def test_a_body_longer_than_any_clock_is_refused_at_once(small_server):
+    # An 18-digit Content-Length once overflowed the body's deadline (found by fuzz_http).
+    with connect(small_server) as s:
+        s.sendall(b"POST /login HTTP/1.0\r\nContent-Length: 295555555555565556\r\n\r\npassword=x")
+        s.settimeout(5)
+        reply = s.recv(4096)
+    assert reply.startswith(b"HTTP/1.1 413"), reply[:100]
+    status, _, _ = request(small_server.url + "/healthz")
+    assert status == 200

@@ -165,7 +165,10 @@ class DeadlineStream : public httplib::Stream {
     const std::string length = req.get_header_value("Content-Length");
     const bool number = !length.empty() && length.size() <= 18 && length.find_first_not_of("0123456789") == std::string::npos;
     body_left_ = number ? std::stoull(length) : 0;
-    const auto allowance = std::chrono::duration<double>(static_cast<double>(body_left_) / limits_.min_body_rate);
+    // Capped: an 18-digit length at the minimum rate is more seconds than a clock can count
+    // (found by fuzz_http). A body over the size limit is refused long before a day is up.
+    constexpr double kLongestBody = 24 * 3600.0;
+    const auto allowance = std::chrono::duration<double>(std::min(static_cast<double>(body_left_) / limits_.min_body_rate, kLongestBody));
     deadline_ = Clock::now() + limits_.header_timeout + std::chrono::duration_cast<Clock::duration>(allowance);
     enter(body_left_ > 0 ? Phase::Body : Phase::Answering);
   }
