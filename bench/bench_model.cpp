@@ -1,8 +1,10 @@
 // Network speed through the public API, on synthetic input (images/s, 2 cores here):
-// inference (logits) and training (fit) for ResNet-18, fp32 and bf16 autocast.
+// inference (logits), loading a model file and training (fit) for ResNet-18, fp32 and bf16
+// autocast.
 // bench/peer_torchvision.py measures the same work in PyTorch-Python for comparison.
 #include <benchmark/benchmark.h>
 
+#include <filesystem>
 #include <thread>
 
 #include "xraykit/classifier.hpp"
@@ -55,6 +57,17 @@ void BM_Predict(benchmark::State& state) {
   state.SetLabel(fast ? (cpu_has_fast_bf16() ? "fast (bf16)" : "fast (fp32)") : "exact");
 }
 
+// ResNetClassifier::load of a 128 px ResNet-18 file, fp32 (45 MB) or fp16 (23 MB, as the
+// shipped models): part of every `xraykit predict`'s start-up.
+void BM_Load(benchmark::State& state) {
+  const bool fp16 = state.range(0) != 0;
+  const auto path = std::filesystem::temp_directory_path() / "xraykit-bench-load.xrk";
+  model(128).save(path.string(), fp16 ? ResNetClassifier::Precision::Float16 : ResNetClassifier::Precision::Float32);
+  for (auto _ : state) benchmark::DoNotOptimize(ResNetClassifier::load(path.string()));
+  std::filesystem::remove(path);
+  state.SetLabel(fp16 ? "fp16 file" : "fp32 file");
+}
+
 void BM_TrainEpoch(benchmark::State& state) {
   const int size = static_cast<int>(state.range(0));
   const bool bf16 = state.range(1) != 0;
@@ -81,6 +94,7 @@ BENCHMARK(BM_Predict)
     ->ArgNames({"size", "batch", "fast"})
     ->Unit(benchmark::kMillisecond)
     ->MinTime(2);
+BENCHMARK(BM_Load)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->MinTime(2);
 BENCHMARK(BM_TrainEpoch)->Args({128, 0})->Args({128, 1})->Unit(benchmark::kMillisecond)->Iterations(1);
 
 BENCHMARK_MAIN();

@@ -181,8 +181,8 @@ std::vector<std::uint8_t> tensors_to_bytes(const NamedTensors& tensors) {
   return {bytes.begin(), bytes.end()};
 }
 
-NamedTensors tensors_from_bytes(const std::vector<std::uint8_t>& bytes, const std::string& origin) {
-  return read_torch_state_dict(bytes.data(), bytes.size(), origin);  // bounded: the bytes come from elsewhere
+NamedTensors tensors_from_bytes(ByteSpan bytes, const std::string& origin) {
+  return read_torch_state_dict(bytes.begin(), bytes.size, origin);  // bounded: the bytes come from elsewhere
 }
 
 std::vector<std::uint8_t> ResNetClassifier::Impl::weights_bytes(Precision precision) const {
@@ -193,7 +193,7 @@ std::vector<std::uint8_t> ResNetClassifier::Impl::weights_bytes(Precision precis
   return tensors_to_bytes(state);
 }
 
-void ResNetClassifier::Impl::load_weights_bytes(const std::vector<std::uint8_t>& bytes, const std::string& origin) {
+void ResNetClassifier::Impl::load_weights_bytes(ByteSpan bytes, const std::string& origin) {
   const NamedTensors state = tensors_from_bytes(bytes, origin);
   try {
     copy_state(state);

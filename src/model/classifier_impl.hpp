@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "model/inference_net.hpp"
+#include "util/file_util.hpp"
 #include "model/ood.hpp"
 #include "model/resnet.hpp"
 #include "xraykit/classifier.hpp"
@@ -21,7 +22,7 @@ namespace xraykit {
 /// checkpoints store, and back. tensors_from_bytes throws ModelError naming `origin` for
 /// bytes that are not such a dict.
 std::vector<std::uint8_t> tensors_to_bytes(const NamedTensors& tensors);
-NamedTensors tensors_from_bytes(const std::vector<std::uint8_t>& bytes, const std::string& origin);
+NamedTensors tensors_from_bytes(ByteSpan bytes, const std::string& origin);
 
 struct ResNetClassifier::Impl {
   std::string arch;
@@ -86,7 +87,7 @@ struct ResNetClassifier::Impl {
   NamedTensors named_state() const;
   void copy_state(const NamedTensors& state);
   std::vector<std::uint8_t> weights_bytes(Precision precision = Precision::Float32) const;
-  void load_weights_bytes(const std::vector<std::uint8_t>& bytes, const std::string& origin);
+  void load_weights_bytes(ByteSpan bytes, const std::string& origin);
 };
 
 /// The rows of an N x K float tensor as vectors.

@@ -57,9 +57,9 @@ class Reader {
     pos_ += sizeof(T);
     return v;
   }
-  std::vector<std::uint8_t> bytes(std::uint64_t n) {
+  ByteSpan bytes(std::uint64_t n) {
     need(n);
-    std::vector<std::uint8_t> v(b_.begin() + pos_, b_.begin() + pos_ + n);
+    const ByteSpan v{b_.data() + pos_, static_cast<std::size_t>(n)};
     pos_ += n;
     return v;
   }
@@ -104,8 +104,9 @@ void write_container(const std::string& path, const std::string& kind, const Sec
   write_file_atomic(path, parts);
 }
 
-Sections read_container(const std::string& path, const std::string& kind) {
-  const std::vector<std::uint8_t> b = read_file(path);
+ContainerFile read_container(const std::string& path, const std::string& kind) {
+  ContainerFile file{read_file(path), {}};
+  const std::vector<std::uint8_t>& b = file.bytes;
   if (b.size() < sizeof kMagic || std::memcmp(b.data(), kMagic, sizeof kMagic) != 0)
     throw ModelError(fmt::format("{}: not an xraykit {} file", path, kind));
   if (b.size() < sizeof kMagic + 8) throw ModelError(fmt::format("{}: truncated or damaged xraykit file", path));
@@ -122,13 +123,12 @@ Sections read_container(const std::string& path, const std::string& kind) {
   for (int i = 0; i < 8; ++i) stored |= static_cast<std::uint64_t>(b[body + i]) << (8 * i);
   if (stored != checksum(version, b.data(), body)) throw ModelError(fmt::format("{}: truncated or damaged xraykit file (checksum mismatch)", path));
   if (found != kind) throw ModelError(fmt::format("{}: is an xraykit {} file, not a {} file", path, found, kind));
-  Sections sections;
   const auto n = r.get<std::uint32_t>();
   for (std::uint32_t i = 0; i < n; ++i) {
     const auto name = r.bytes(r.get<std::uint32_t>());
-    sections[std::string(name.begin(), name.end())] = r.bytes(r.get<std::uint64_t>());
+    file.sections[std::string(name.begin(), name.end())] = r.bytes(r.get<std::uint64_t>());
   }
-  return sections;
+  return file;
 }
 
 }  // namespace xraykit

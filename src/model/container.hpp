@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "util/file_util.hpp"
+
 namespace xraykit {
 
 using Sections = std::map<std::string, std::vector<std::uint8_t>>;
@@ -20,7 +22,15 @@ using Sections = std::map<std::string, std::vector<std::uint8_t>>;
 /// Writes atomically.
 void write_container(const std::string& path, const std::string& kind, const Sections& sections);
 
+/// A container file in memory: its bytes, and each section as a span inside them (valid as
+/// long as this lives, moves included; the sections are not copied out: a checkpoint holds
+/// hundreds of MB).
+struct ContainerFile {
+  std::vector<std::uint8_t> bytes;
+  std::map<std::string, ByteSpan> sections;
+};
+
 /// ModelError naming the path: not an xraykit file, another kind, truncated, damaged.
-Sections read_container(const std::string& path, const std::string& kind);
+ContainerFile read_container(const std::string& path, const std::string& kind);
 
 }  // namespace xraykit

@@ -37,11 +37,12 @@ void ResNetClassifier::save(const std::string& path, Precision precision) const 
 }
 
 ResNetClassifier ResNetClassifier::load(const std::string& path) {
-  Sections s = read_container(path, "model");
+  const ContainerFile file = read_container(path, "model");
+  const auto& s = file.sections;
   if (!s.count("meta.json") || !s.count("weights")) throw ModelError(fmt::format("{}: model file lacks its {}", path,
                                                                                  s.count("weights") ? "description" : "weights"));
   try {
-    const json j = json::parse(s["meta.json"].begin(), s["meta.json"].end());
+    const json j = json::parse(s.at("meta.json").begin(), s.at("meta.json").end());
     ClassifierOptions o;
     o.image_size = j.at("image_size").get<int>();
     o.channels = j.at("channels").get<int>();
@@ -55,9 +56,9 @@ ResNetClassifier ResNetClassifier::load(const std::string& path) {
     if (!(impl->temperature >= 0.01 && impl->temperature <= 100))
       throw ModelError(fmt::format("{}: temperature {} outside [0.01, 100]", path, impl->temperature));
     impl->provenance = j.at("provenance").dump();
-    impl->load_weights_bytes(s["weights"], path);
+    impl->load_weights_bytes(s.at("weights"), path);
     if (s.count("ood"))  // absent in files from before the check
-      impl->ood = OodCheck::from_tensors(tensors_from_bytes(s["ood"], path), static_cast<int>(impl->classes.size()),
+      impl->ood = OodCheck::from_tensors(tensors_from_bytes(s.at("ood"), path), static_cast<int>(impl->classes.size()),
                                          impl->net->fc->weight.size(1), path);
     return ResNetClassifier(std::move(impl));
   } catch (const json::exception& e) {

@@ -247,7 +247,10 @@ class Unpickler {
       throw ModelError(fmt::format("state_dict record '{}' has {} bytes, expected {}", record, size,
                                    numel * torch::elementSize(dtype)));
     auto o = make(Obj::Storage);
-    o->tensor = torch::from_blob(data.get(), {numel}, dtype).clone();
+    // The record's buffer becomes the storage, uncopied: a model's weights are tens of MB,
+    // and each copy costs more in fresh pages than in the copying.
+    auto owner = std::make_shared<at::DataPtr>(std::move(data));
+    o->tensor = torch::from_blob(owner->get(), {numel}, [owner](void*) {}, torch::TensorOptions(dtype));
     storages_[key] = o;
     return o;
   }
@@ -288,7 +291,7 @@ class Unpickler {
       const std::int64_t offset = args->items[1]->i;
       check_view(flat.numel(), sizes, strides, offset);
       auto o = make(Obj::Tensor);
-      o->tensor = flat.as_strided(sizes, strides, offset).clone();
+      o->tensor = flat.as_strided(sizes, strides, offset).contiguous();  // a view where it can be
       return o;
     }
     if (fn->s == "torch._utils._rebuild_parameter") {

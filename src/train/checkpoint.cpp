@@ -26,7 +26,8 @@ void save_checkpoint(const std::string& path, const Checkpoint& c) {
 }
 
 Checkpoint load_checkpoint(const std::string& path, const json& fingerprint) {
-  Sections s = read_container(path, "checkpoint");
+  const ContainerFile file = read_container(path, "checkpoint");
+  const auto& s = file.sections;
   Checkpoint c;
   try {
     const json meta = json::parse(s.at("meta.json").begin(), s.at("meta.json").end());
@@ -41,7 +42,7 @@ Checkpoint load_checkpoint(const std::string& path, const json& fingerprint) {
     for (const auto& e : meta.at("history")) c.history.push_back(epoch_from_json(e));
     c.weights = tensors_from_bytes(s.at("weights"), path);
     c.best = tensors_from_bytes(s.at("best"), path);
-    c.optimizer = s.at("optimizer");
+    c.optimizer.assign(s.at("optimizer").begin(), s.at("optimizer").end());
   } catch (const std::out_of_range&) {
     throw ModelError(fmt::format("{}: checkpoint lacks a section", path));
   } catch (const json::exception& e) {

@@ -15,6 +15,8 @@ std::vector<std::uint8_t> read_file(const std::string& path);
 struct ByteSpan {
   const void* data;
   std::size_t size;
+  const std::uint8_t* begin() const { return static_cast<const std::uint8_t*>(data); }
+  const std::uint8_t* end() const { return begin() + size; }
 };
 void write_file_atomic(const std::string& path, const std::vector<ByteSpan>& parts);
 inline void write_file_atomic(const std::string& path, const void* data, std::size_t size) {

@@ -43,9 +43,9 @@ void xrk(const std::uint8_t* data, std::size_t size, bool fix_checksum) {
       for (int i = 0; i < 8; ++i) out.put(static_cast<char>((crc >> (8 * i)) & 0xff));
     }
   }
-  const xraykit::Sections sections = xraykit::read_container(path.string(), (size % 2) ? "model" : "checkpoint");
-  for (const auto& [name, bytes] : sections)
-    if (name != "meta.json") read_all(xraykit::read_torch_state_dict(bytes.data(), bytes.size(), name));
+  const xraykit::ContainerFile file = xraykit::read_container(path.string(), (size % 2) ? "model" : "checkpoint");
+  for (const auto& [name, bytes] : file.sections)
+    if (name != "meta.json") read_all(xraykit::read_torch_state_dict(bytes.begin(), bytes.size, name));
 }
 
 }  // namespace
