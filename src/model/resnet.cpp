@@ -9,8 +9,17 @@ namespace nn = torch::nn;
 
 namespace {
 
-nn::Conv2d conv(int64_t in, int64_t out, int64_t k, int64_t stride) {
-  return nn::Conv2d(nn::Conv2dOptions(in, out, k).stride(stride).padding(k / 2).bias(false));
+// A convolution without a bias. Unless `initialise`, its weight is left uninitialised for
+// weights loaded next: LibTorch's constructor always draws kaiming_uniform_ from one thread's
+// RNG, 0.15 s of loading a ResNet-18 here, so the module is made with one input and one output
+// channel and then given its real shape.
+nn::Conv2d conv(int64_t in, int64_t out, int64_t k, int64_t stride, int64_t padding, bool initialise) {
+  if (initialise) return nn::Conv2d(nn::Conv2dOptions(in, out, k).stride(stride).padding(padding).bias(false));
+  nn::Conv2d c(nn::Conv2dOptions(1, 1, k).stride(stride).padding(padding).bias(false));
+  c->options.in_channels(in).out_channels(out);
+  torch::NoGradGuard no_grad;
+  c->weight.set_data(torch::empty({out, in, k, k}));
+  return c;
 }
 
 struct Layout {
@@ -38,8 +47,12 @@ int resnet_depth(const std::string& arch) {
       fmt::format("unknown architecture '{}' (use resnet18, resnet34, resnet50, resnet101 or resnet152)", arch));
 }
 
-BlockImpl::BlockImpl(bool bottleneck_, int64_t in, int64_t planes, int64_t stride) : bottleneck(bottleneck_) {
+BlockImpl::BlockImpl(bool bottleneck_, int64_t in, int64_t planes, int64_t stride, bool initialise)
+    : bottleneck(bottleneck_) {
   const int64_t expansion = bottleneck ? 4 : 1;
+  auto conv = [initialise](int64_t in, int64_t out, int64_t k, int64_t stride) {
+    return xraykit::conv(in, out, k, stride, k / 2, initialise);
+  };
   if (bottleneck) {
     // torchvision's Bottleneck (v1.5) strides in the 3x3 convolution.
     conv1 = register_module("conv1", conv(in, planes, 1, 1));
@@ -70,7 +83,7 @@ torch::Tensor BlockImpl::forward(torch::Tensor x) {
 ResNetImpl::ResNetImpl(int depth_, int64_t in_channels, int64_t num_classes, bool initialise) : depth(depth_) {
   const Layout l = layout(depth);
   const int64_t expansion = l.bottleneck ? 4 : 1;
-  conv1 = register_module("conv1", nn::Conv2d(nn::Conv2dOptions(in_channels, 64, 7).stride(2).padding(3).bias(false)));
+  conv1 = register_module("conv1", conv(in_channels, 64, 7, 2, 3, initialise));
   bn1 = register_module("bn1", nn::BatchNorm2d(64));
   int64_t in = 64;
   nn::Sequential* layers[4] = {&layer1, &layer2, &layer3, &layer4};
@@ -78,7 +91,7 @@ ResNetImpl::ResNetImpl(int depth_, int64_t in_channels, int64_t num_classes, boo
     const int64_t planes = 64 << i;
     nn::Sequential seq;
     for (int b = 0; b < l.blocks[i]; ++b) {
-      seq->push_back(Block(l.bottleneck, in, planes, (b == 0 && i > 0) ? 2 : 1));
+      seq->push_back(Block(l.bottleneck, in, planes, (b == 0 && i > 0) ? 2 : 1, initialise));
       in = planes * expansion;
     }
     *layers[i] = register_module(fmt::format("layer{}", i + 1), seq);

@@ -9,7 +9,8 @@
 namespace xraykit {
 
 struct BlockImpl : torch::nn::Module {
-  BlockImpl(bool bottleneck, int64_t in, int64_t planes, int64_t stride);
+  /// initialise: as ResNetImpl's.
+  BlockImpl(bool bottleneck, int64_t in, int64_t planes, int64_t stride, bool initialise = true);
   torch::Tensor forward(torch::Tensor x);
 
   bool bottleneck;
@@ -21,7 +22,8 @@ TORCH_MODULE(Block);
 
 struct ResNetImpl : torch::nn::Module {
   /// depth: 18, 34, 50, 101 or 152.
-  /// initialise: torchvision's weight initialisation (skipped when weights are loaded next).
+  /// initialise: torchvision's weight initialisation; false leaves the convolutions'
+  /// weights uninitialised, for weights loaded next.
   ResNetImpl(int depth, int64_t in_channels, int64_t num_classes, bool initialise = true);
 
   /// Output of layer4 (the last convolutional stage), before pooling.
