@@ -1,5 +1,4 @@
 // `xraykit train DATA -o model.xrk`: from two folders of X-rays to a trained, evaluated model.
-#include <malloc.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -20,16 +19,6 @@
 namespace xraykit::cli {
 
 namespace {
-
-// glibc hands every freed block over 128 KiB (with a moving threshold) back to the kernel and
-// trims its heaps eagerly, so each training step faults its activations' pages in afresh
-// (14% of a bf16 run in the kernel's page-fault path here). Keeping the memory is this
-// process's choice to make (the library leaves the host's allocator alone): one 128 px bf16
-// epoch went from 70 to 103 images/s. Not for `serve`, whose memory must stay flat.
-void keep_freed_memory() {
-  mallopt(M_MMAP_THRESHOLD, 32 << 20);
-  mallopt(M_TRIM_THRESHOLD, 1 << 30);
-}
 
 // Fails before hours of training if the output cannot be written.
 void check_writable(const std::string& path) {
@@ -187,7 +176,6 @@ void print_resume_hint(const TrainArgs& a, const std::string& arch, const TrainO
 int run_train(const TrainArgs& a) {
   const std::string report = a.report.empty() ? a.output + ".html" : a.report;
   const int epochs = check_args(a, report);
-  keep_freed_memory();
   const Dataset data = load_data(a);
   SplitArgs split_args = a.split;
   split_args.seed = a.train.seed;

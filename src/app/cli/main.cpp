@@ -1,4 +1,6 @@
 // The `xraykit` command-line tool: a thin shell over the library.
+#include <malloc.h>
+
 #include <cstdio>
 #include <map>
 
@@ -13,6 +15,19 @@ std::vector<std::string>& command_line() {
   static std::vector<std::string> args;
   return args;
 }
+
+namespace {
+// glibc hands every freed block over 128 KiB (with a moving threshold) back to the kernel and
+// trims its heaps eagerly, so each training step or batch of predictions faults its
+// activations' pages in afresh (14% of a bf16 training run in the kernel's page-fault path
+// here). Keeping the memory is this process's choice to make (the library leaves its host's
+// allocator alone): one 128 px bf16 epoch went from 70 to 103 images/s, `predict` on 500
+// files 2.34 to 2.15 s. Not for `serve`, a service whose memory must stay flat.
+void keep_freed_memory() {
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+}
+}  // namespace
 }  // namespace xraykit::cli
 
 int main(int argc, char** argv) {
@@ -38,8 +53,11 @@ int main(int argc, char** argv) {
     return app.exit(e);
   }
   try {
-    for (auto& [sub, run] : commands)
-      if (sub->parsed()) return run();
+    for (auto& [sub, run] : commands) {
+      if (!sub->parsed()) continue;
+      if (sub->get_name() != "serve") xraykit::cli::keep_freed_memory();
+      return run();
+    }
   } catch (const xraykit::Error& e) {
     fmt::print(stderr, "xraykit: error: {}\n", e.what());
     return 1;
