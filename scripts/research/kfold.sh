@@ -4,6 +4,7 @@
 #
 # usage: scripts/research/kfold.sh XRAYKIT_BINARY DATA OUTDIR NAME [K] -- [train options...]
 #   e.g. scripts/research/kfold.sh build/bin/xraykit ../shared/data/chest_xray/train /tmp/kf A 5 -- --augment robust
+#   FOLDS="5" runs only those folds (default: 1 to K).
 # Writes OUTDIR/NAME<i>.{xrk,log,eval}; summarise with scripts/research/shift_summary.py.
 # Copy the binary and library elsewhere first if you rebuild meanwhile.
 set -u
@@ -11,7 +12,7 @@ x="$1" d="$2" out="$3" name="$4" k="${5:-5}"
 shift 5
 [ "${1:-}" = "--" ] && shift
 mkdir -p "$out"
-for f in $(seq 1 "$k"); do
+for f in ${FOLDS:-$(seq 1 "$k")}; do
   [ -d "$out/fold$f" ] || "$x" dataset "$d" --size 32 --fold "$f/$k" --write-split "$out/fold$f" > /dev/null
   [ -s "$out/$name$f.eval" ] && continue
   echo "$(date +%T) train $name$f" >> "$out/progress.log"
