@@ -72,6 +72,9 @@ void add_options(CLI::App* cmd, TrainArgs& a) {
   cmd->add_flag("--search", a.search, "With auto: run a short successive-halving search on the validation split");
   cmd->add_option("--batch", a.train.batch_size, "Batch size")->check(CLI::Range(1, 1024))->capture_default_str();
   cmd->add_option("--lr", a.train.learning_rate, "Peak learning rate")->capture_default_str();
+  cmd->add_option("--label-smoothing", a.train.label_smoothing, "Label smoothing of the loss's targets (0 = off)")
+      ->check(CLI::Range(0.0, 0.5))
+      ->capture_default_str();
   cmd->add_option("--keep", a.keep, "Weights to keep: last (end of the schedule) or best (validation AUC)")
       ->check(CLI::IsMember({"best", "last"}))->capture_default_str();
   cmd->add_option("--threshold-rule", a.threshold_rule,
