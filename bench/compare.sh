@@ -57,10 +57,10 @@ if [ "${QUICK:-0}" != 1 ]; then
     echo "| train 1 epoch ($ntrain images), $mode xraykit vs $peer peer: img/s (wall s, peak RSS) | $xr ($xs s, $xm MiB) | $([ $peer = textbook ] && echo "$pr ($ps s, $pm MiB)" || echo -) | $([ $peer = savvy ] && echo "$pr ($ps s, $pm MiB)" || echo -) | $([ $peer = textbook ] && ratio "$xr" "$pr" || echo -) | $([ $peer = savvy ] && ratio "$xr" "$pr" || echo -) |"
     eval "xraykit_$mode=$xr peer_$peer=$pr"
   done
-  # What a user gets without flags: bf16 where the CPU has AVX512-BF16, fp32 elsewhere.
+  # The precision a user gets without flags: bf16 where the CPU has AVX512-BF16, fp32 elsewhere.
   default=$(grep -q avx512_bf16 /proc/cpuinfo && echo bf16 || echo fp32)
   xd=$([ "$default" = bf16 ] && echo "$xraykit_bf16" || echo "$xraykit_fp32")
-  echo "| train, xraykit as run without flags ($default here) against each peer: img/s | $xd | $peer_textbook | $peer_savvy | $(ratio "$xd" "$peer_textbook") | $(ratio "$xd" "$peer_savvy") |"
+  echo "| train, xraykit at its default precision ($default here; the peers' augmentation) against each peer: img/s | $xd | $peer_textbook | $peer_savvy | $(ratio "$xd" "$peer_textbook") | $(ratio "$xd" "$peer_savvy") |"
 fi
 echo
 echo "($(nproc) cores; $(date -u +%F); xraykit fast inference uses bf16: $(grep -q avx512_bf16 /proc/cpuinfo && echo yes || echo no))"

@@ -105,7 +105,8 @@ void write_container(const std::string& path, const std::string& kind, const Sec
 }
 
 ContainerFile read_container(const std::string& path, const std::string& kind) {
-  ContainerFile file{read_file(path), {}};
+  ContainerFile file;
+  file.bytes = read_file(path);
   const std::vector<std::uint8_t>& b = file.bytes;
   if (b.size() < sizeof kMagic || std::memcmp(b.data(), kMagic, sizeof kMagic) != 0)
     throw ModelError(fmt::format("{}: not an xraykit {} file", path, kind));

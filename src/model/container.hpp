@@ -26,6 +26,11 @@ void write_container(const std::string& path, const std::string& kind, const Sec
 /// long as this lives, moves included; the sections are not copied out: a checkpoint holds
 /// hundreds of MB).
 struct ContainerFile {
+  ContainerFile() = default;
+  ContainerFile(ContainerFile&&) = default;
+  ContainerFile& operator=(ContainerFile&&) = default;
+  ContainerFile(const ContainerFile&) = delete;  // a copy's spans would point into the original
+  ContainerFile& operator=(const ContainerFile&) = delete;
   std::vector<std::uint8_t> bytes;
   std::map<std::string, ByteSpan> sections;
 };

@@ -242,10 +242,13 @@ class Unpickler {
     const std::int64_t numel = pid->items[4]->i;
     const std::string record = "data/" + key;
     if (!zip_.hasRecord(record)) throw ModelError(fmt::format("state_dict archive lacks record '{}'", record));
+    const std::size_t element = torch::elementSize(dtype);
+    if (numel < 0 || static_cast<std::uint64_t>(numel) > SIZE_MAX / element)
+      throw ModelError(fmt::format("state_dict record '{}' claims {} elements", record, numel));
     auto [data, size] = zip_.getRecord(record);
-    if (numel < 0 || size != static_cast<std::size_t>(numel) * torch::elementSize(dtype))
+    if (size != static_cast<std::size_t>(numel) * element)
       throw ModelError(fmt::format("state_dict record '{}' has {} bytes, expected {}", record, size,
-                                   numel * torch::elementSize(dtype)));
+                                   static_cast<std::size_t>(numel) * element));
     auto o = make(Obj::Storage);
     // The record's buffer becomes the storage, uncopied: a model's weights are tens of MB,
     // and each copy costs more in fresh pages than in the copying.

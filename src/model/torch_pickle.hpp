@@ -16,7 +16,9 @@
 namespace xraykit {
 
 /// Entries in file order. ModelError naming the path if the file is not a readable
-/// torch.save zip archive of a dict of tensors.
+/// torch.save zip archive of a dict of tensors. The tensors are views of the archive's
+/// storages where they can be (not copies: a model's weights are tens of MB), so entries
+/// that share a storage in the file share memory here: read them, or copy before writing.
 std::vector<std::pair<std::string, torch::Tensor>> read_torch_state_dict(const std::string& path);
 /// The same from bytes in memory; errors name `origin`.
 std::vector<std::pair<std::string, torch::Tensor>> read_torch_state_dict(const std::uint8_t* data, std::size_t size,

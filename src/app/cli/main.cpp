@@ -22,7 +22,7 @@ namespace {
 // activations' pages in afresh (14% of a bf16 training run in the kernel's page-fault path
 // here). Keeping the memory is this process's choice to make (the library leaves its host's
 // allocator alone): one 128 px bf16 epoch went from 70 to 103 images/s, `predict` on 500
-// files 2.34 to 2.15 s. Not for `serve`, a service whose memory must stay flat.
+// files 2.34 to 2.19 s. Not for `serve`, a service whose memory must stay flat.
 void keep_freed_memory() {
   mallopt(M_MMAP_THRESHOLD, 32 << 20);
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
