@@ -46,7 +46,10 @@ grep "^Setting up xraykit" "$root/install.log" | head -1
 
 echo "== smoke test"
 in_root xraykit --version
-in_root xraykit info "$(in_root python3 -c 'import xraykit; print(xraykit.shipped_model_path())')" | head -3
+# Whole output first: `| head -3` under pipefail failed the script whenever head exited before
+# xraykit wrote its last line (SIGPIPE, status 141), a race that a busy machine loses.
+in_root xraykit info "$(in_root python3 -c 'import xraykit; print(xraykit.shipped_model_path())')" > "$root/tmp/info.txt"
+head -3 "$root/tmp/info.txt"
 in_root python3 - <<'PY'
 import numpy as np
 import xraykit
