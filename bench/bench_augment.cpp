@@ -7,10 +7,12 @@
 #include <vector>
 
 #include "xraykit/augment.hpp"
+#include "xraykit/classifier.hpp"
 
 namespace {
 
-const char* const kSpecs[] = {"none", "light", "medium", "robust", "strong", "robust,blur=2"};
+// The presets, then the training default (whatever TrainOptions says it is).
+const std::string kSpecs[] = {"none", "light", "medium", "robust", "strong", xraykit::TrainOptions{}.augment};
 
 void BM_Augment(benchmark::State& state) {
   constexpr int kSize = 128;

@@ -28,6 +28,8 @@ wall() {  # seconds of wall time and peak RSS (MiB) of a command: "SECONDS MIB"
   awk '{printf "%s %.0f\n", $1, $2 / 1024}' "$work/time"
 }
 rate() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.0f", n / s }'; }
+# xraykit's default precision, training and fast inference alike: bf16 where the CPU has AVX512-BF16.
+bf16=$(grep -q avx512_bf16 /proc/cpuinfo && echo yes || echo no)
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
 n224=$(ls "$work/files224" | wc -l)
@@ -58,9 +60,9 @@ if [ "${QUICK:-0}" != 1 ]; then
     eval "xraykit_$mode=$xr peer_$peer=$pr"
   done
   # The precision a user gets without flags: bf16 where the CPU has AVX512-BF16, fp32 elsewhere.
-  default=$(grep -q avx512_bf16 /proc/cpuinfo && echo bf16 || echo fp32)
+  default=$([ "$bf16" = yes ] && echo bf16 || echo fp32)
   xd=$([ "$default" = bf16 ] && echo "$xraykit_bf16" || echo "$xraykit_fp32")
   echo "| train, xraykit at its default precision ($default here; the peers' augmentation) against each peer: img/s | $xd | $peer_textbook | $peer_savvy | $(ratio "$xd" "$peer_textbook") | $(ratio "$xd" "$peer_savvy") |"
 fi
 echo
-echo "($(nproc) cores; $(date -u +%F); xraykit fast inference uses bf16: $(grep -q avx512_bf16 /proc/cpuinfo && echo yes || echo no))"
+echo "($(nproc) cores; $(date -u +%F); xraykit fast inference uses bf16: $bf16)"
