@@ -1,6 +1,4 @@
 // ResNetClassifier::fit: the training loop, validation, checkpoints and resume.
-#include <ATen/autocast_mode.h>
-
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -14,6 +12,7 @@
 #include "model/calibration.hpp"
 #include "train/checkpoint.hpp"
 #include "train/batch_loader.hpp"
+#include "train/train_step.hpp"
 #include "util/choice.hpp"
 #include "util/rng.hpp"
 #include "util/threads.hpp"
@@ -30,26 +29,6 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
-// Restores Torch's intra-op thread count and autocast state however fit() ends.
-struct TorchSettings {
-  int threads;
-  bool autocast;
-  TorchSettings(int want, bool bf16) : threads(torch::get_num_threads()), autocast(bf16) {
-    torch::set_num_threads(want);
-    if (bf16) {
-      at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
-      at::autocast::set_cpu_enabled(true);
-    }
-  }
-  ~TorchSettings() {
-    torch::set_num_threads(threads);
-    if (autocast) {
-      at::autocast::set_cpu_enabled(false);
-      at::autocast::clear_cache();
-    }
-  }
-};
 
 void validate(const ResNetClassifier& m, const Dataset& train, const Dataset& val, const TrainOptions& o) {
   for (const auto* d : {&train, &val}) {
@@ -91,18 +70,6 @@ std::vector<std::size_t> epoch_order(const Dataset& train, const TrainOptions& o
     rng.shuffle(order);
   }
   return order;
-}
-
-std::unique_ptr<torch::optim::Optimizer> make_optimizer(ResNet& net, const TrainOptions& o) {
-  if (o.optimizer == Optimizer::Sgd)
-    return std::make_unique<torch::optim::SGD>(
-        net->parameters(), torch::optim::SGDOptions(o.learning_rate).momentum(o.momentum).weight_decay(o.weight_decay));
-  return std::make_unique<torch::optim::AdamW>(net->parameters(),
-                                               torch::optim::AdamWOptions(o.learning_rate).weight_decay(o.weight_decay));
-}
-
-void set_lr(torch::optim::Optimizer& opt, double lr) {
-  for (auto& g : opt.param_groups()) g.options().set_lr(lr);
 }
 
 }  // namespace
@@ -242,16 +209,8 @@ class Run {
       const torch::Tensor x = as_tensor(*batch);
       const torch::Tensor y = torch::tensor(batch->labels, torch::kInt64);
       lr_ = learning_rate((epoch - 1) * steps_ + step);
-      set_lr(*optimizer_, lr_);
-      optimizer_->zero_grad();
-      const torch::Tensor loss = torch::nn::functional::cross_entropy(net->forward(x).to(torch::kFloat32), y, loss_options_);
-      loss.backward();
-      optimizer_->step();
-      // Autocast caches the bf16 copy of each weight until told otherwise; without this the
-      // next forward pass would run on the weights of the first step (Python's torch.autocast
-      // clears the cache at every context exit for the same reason).
-      if (o_.bf16) at::autocast::clear_cache();
-      loss_sum += loss.item<double>();
+      set_learning_rate(*optimizer_, lr_);
+      loss_sum += train_step(net, *optimizer_, x, y, loss_options_, o_.bf16);
       images_done_ += batch->n;
       if (callback_ && !callback_(progress(epoch, step + 1, loss_sum / (step + 1), nullptr))) {
         result_.cancelled = true;
