@@ -10,7 +10,10 @@
 
 #include "support.hpp"
 #include "xraykit/classifier.hpp"
+#include "xraykit/augment.hpp"
 #include "xraykit/error.hpp"
+#include "xraykit/evaluator.hpp"
+#include "xraykit/shift.hpp"
 
 using namespace xraykit;
 using namespace testsupport;
@@ -231,6 +234,44 @@ TEST_CASE("prediction takes any size and channel count and the threshold decides
   write_png(dir / "a.png", pattern_image(128, 128, 1));
   CHECK(m.predict_file((dir / "a.png").string()).probabilities.size() == 2);
   CHECK_THROWS_AS(m.predict_file((dir / "none.png").string()), IoError);
+}
+
+TEST_CASE("test-time augmentation: the mean over the image and four light copies, the same in predict, predict_proba, evaluate and the shift benchmark") {
+  const Dataset data = blob_dataset(12, 5);
+  const ResNetClassifier m("resnet18", data.classes(), tiny());
+  std::vector<Image> images;
+  for (std::size_t i = 0; i < data.size(); ++i) images.push_back(data.image(i));
+  const auto plain = m.predict_proba(data);
+  const auto tta = m.predict_proba(data, 64, true);
+  const auto predicted = m.predict(images, true);
+  const Augmenter light("light");
+  float largest_change = 0;
+  for (std::size_t i = 0; i < data.size(); ++i) {
+    std::vector<Image> copies{images[i]};
+    for (std::uint64_t k = 1; k <= 4; ++k) copies.push_back(light.apply(images[i], k));
+    float mean = 0;
+    for (const auto& p : m.predict(copies)) mean += p.probabilities[1] / 5;
+    CHECK(tta[i][1] == doctest::Approx(mean).epsilon(1e-4));
+    CHECK(predicted[i].probabilities[1] == doctest::Approx(tta[i][1]).epsilon(1e-4));
+    largest_change = std::max(largest_change, std::abs(tta[i][1] - plain[i][1]));
+  }
+  CHECK(largest_change > 1e-4f);  // the copies do change what the network sees
+
+  EvalOptions o;
+  o.bootstrap = 0;
+  const Evaluation with = m.evaluate(data, o, true), without = m.evaluate(data, o);
+  // The calibration error depends on the probabilities' values, not only on their order.
+  auto ece_of = [&](const std::vector<std::vector<float>>& probs) {
+    Evaluator ev(data.classes(), o);
+    for (std::size_t i = 0; i < data.size(); ++i) ev.add(probs[i], data.label(i), data.patient(i));
+    return ev.evaluate().ece;
+  };
+  REQUIRE(std::abs(ece_of(tta) - ece_of(plain)) > 1e-5);
+  CHECK(with.ece == doctest::Approx(ece_of(tta)).epsilon(1e-6));
+  CHECK(without.ece == doctest::Approx(ece_of(plain)).epsilon(1e-6));
+  const auto none = std::vector<ImageShift>{standard_shifts().front()};
+  CHECK(shift_benchmark(m, data, none, o, true)[0].evaluation.ece == doctest::Approx(with.ece).epsilon(1e-6));
+  CHECK(shift_benchmark(m, data, none, o)[0].evaluation.ece == doctest::Approx(without.ece).epsilon(1e-6));
 }
 
 TEST_CASE("state_dict out and in") {

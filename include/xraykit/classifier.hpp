@@ -308,10 +308,11 @@ class XRAYKIT_API ResNetClassifier {
   /// Prediction::ood_score for every sample of a dataset (NaN without a fitted check).
   std::vector<float> ood_scores(const Dataset& data) const;
 
-  /// Probabilities for every sample of a dataset (which must match the model's input).
-  std::vector<std::vector<float>> predict_proba(const Dataset& data, int batch_size = 64) const;
-  /// Predicts and evaluates a labelled dataset at the model's threshold.
-  Evaluation evaluate(const Dataset& data, EvalOptions options = {}) const;
+  /// Probabilities for every sample of a dataset (which must match the model's input);
+  /// tta as predict's.
+  std::vector<std::vector<float>> predict_proba(const Dataset& data, int batch_size = 64, bool tta = false) const;
+  /// Predicts and evaluates a labelled dataset at the model's threshold; tta as predict's.
+  Evaluation evaluate(const Dataset& data, EvalOptions options = {}, bool tta = false) const;
 
   /// Trains on `train`, validating every epoch on `val` (which should be a patient-disjoint
   /// split). Keeps the weights of the epoch TrainOptions::keep names, then chooses

@@ -42,9 +42,11 @@ struct ShiftResult {
 };
 
 /// Evaluates the model on `data` under each shift. options.threshold is replaced by the
-/// model's threshold.
+/// model's threshold. tta: test-time augmentation (ResNetClassifier::predict's) on every
+/// shifted image.
 XRAYKIT_API std::vector<ShiftResult> shift_benchmark(const ResNetClassifier& model, const Dataset& data,
-                                                     const std::vector<ImageShift>& shifts, EvalOptions options);
+                                                     const std::vector<ImageShift>& shifts, EvalOptions options,
+                                                     bool tta = false);
 
 /// A plain-text table: one row per shift with AUC, accuracy, sensitivity and specificity,
 /// and a last row with the mean over the shifted rows (not "none") and the worst of each.

@@ -386,14 +386,15 @@ void add_inference_methods(Classifier& cls) {
           "Grad-CAM: dict(class_index, prediction, heatmap (S,S) float32 in [0,1], overlay (S,S,3) uint8, overlay_png bytes).")
       .def(
           "evaluate",
-          [](const ResNetClassifier& m, const Dataset& d, int bootstrap, const std::string& split) {
+          [](const ResNetClassifier& m, const Dataset& d, int bootstrap, const std::string& split, bool tta) {
             EvalOptions o;
             o.bootstrap = bootstrap;
             o.split = split;
             py::gil_scoped_release release;
-            return m.evaluate(d, o);
+            return m.evaluate(d, o, tta);
           },
-          py::arg("data"), py::arg("bootstrap") = 1000, py::arg("split") = "evaluation data");
+          py::arg("data"), py::arg("bootstrap") = 1000, py::arg("split") = "evaluation data", py::arg("tta") = false,
+          "Metrics at the model's threshold; tta: test-time augmentation, as predict's.");
 }
 
 void add_training_methods(Classifier& cls) {

@@ -298,3 +298,22 @@ def test_fit_in_one_thread_while_others_predict():
     for t in threads:
         t.join()
     assert seen == [after] * 4
+
+
+def test_evaluate_with_test_time_augmentation_averages_predict_tta():
+    d = blobs(12, 4)
+    m = xraykit.ResNetClassifier("resnet18", classes=["plain", "blob"], image_size=32)
+    images = np.stack([d.image(i) for i in range(len(d))])
+    tta = np.array([p["probabilities"] for p in m.predict(images, tta=True)])
+    plain = np.array([p["probabilities"] for p in m.predict(images)])
+    assert np.abs(tta - plain).max() > 1e-4
+
+    def ece(probs):
+        e = xraykit.Evaluator(["plain", "blob"], bootstrap=0)
+        for i in range(len(d)):
+            e.add(probs[i].tolist(), d.label(i), d.patient(i))
+        return e.evaluate().to_dict()["ece"]
+
+    with_tta = m.evaluate(d, bootstrap=0, tta=True).to_dict()
+    assert with_tta["ece"] == pytest.approx(ece(tta), abs=1e-6)
+    assert m.evaluate(d, bootstrap=0).to_dict()["ece"] == pytest.approx(ece(plain), abs=1e-6)

@@ -110,7 +110,7 @@ Image apply_shift(const Image& square, const ImageShift& shift) {
 }
 
 std::vector<ShiftResult> shift_benchmark(const ResNetClassifier& model, const Dataset& data,
-                                         const std::vector<ImageShift>& shifts, EvalOptions options) {
+                                         const std::vector<ImageShift>& shifts, EvalOptions options, bool tta) {
   options.threshold = model.threshold();
   const std::string split = options.split;
   std::vector<Image> originals;
@@ -131,7 +131,7 @@ std::vector<ShiftResult> shift_benchmark(const ResNetClassifier& model, const Da
     for (const Image& img : originals) images.push_back(apply_shift(img, shift));
     const Dataset shifted = Dataset::from_images(images, labels, data.classes(), patients, dopt);
     options.split = split + " + " + shift.name;
-    results.push_back({shift, model.evaluate(shifted, options)});
+    results.push_back({shift, model.evaluate(shifted, options, tta)});
   }
   return results;
 }

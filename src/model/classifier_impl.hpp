@@ -72,15 +72,20 @@ struct ResNetClassifier::Impl {
   Prediction make_prediction(const float* probs, float ood_score) const;
   /// Logits (N x K, float32) for every sample of a dataset, in batches (no lock taken).
   torch::Tensor dataset_logits(const Dataset& data, int batch_size) const;
-  /// Probabilities for every sample of a dataset, in batches (no lock taken).
-  std::vector<std::vector<float>> dataset_probabilities(const Dataset& data, int batch_size) const;
+  /// Probabilities for every sample of a dataset, in batches (no lock taken); tta as
+  /// squares_probabilities'.
+  std::vector<std::vector<float>> dataset_probabilities(const Dataset& data, int batch_size, bool tta = false) const;
   /// InvalidArgument unless the dataset's images are this model's input size and channels.
   void check_input(const Dataset& data) const;
   /// Pooled features for every sample of a dataset (N x D, float32; no lock taken).
   torch::Tensor dataset_features(const Dataset& data, int batch_size) const;
   /// Fits `ood` (see ResNetClassifier::fit_ood).
   void fit_ood(const Dataset& known, const Dataset& held_out, double quantile);
-  /// Predictions for prepared squares (one forward pass; five with test-time augmentation).
+  /// Probabilities (N x K) of prepared squares: one forward pass, or with test-time
+  /// augmentation the mean over the squares and four lightly augmented copies at fixed seeds.
+  /// `pooled` (optional) receives the features of the squares themselves.
+  torch::Tensor squares_probabilities(const std::vector<Image>& squares, bool tta, torch::Tensor* pooled = nullptr) const;
+  /// Predictions for prepared squares (see squares_probabilities).
   std::vector<Prediction> predict_squares(const std::vector<Image>& squares, bool tta) const;
 
   /// name -> tensor (parameters and buffers), torchvision names.

@@ -23,21 +23,25 @@ DecodeOptions ResNetClassifier::decode_options() const {
   return o;
 }
 
+torch::Tensor ResNetClassifier::Impl::squares_probabilities(const std::vector<Image>& squares, bool tta,
+                                                           torch::Tensor* pooled) const {
+  torch::Tensor probs = probabilities(to_batch(squares), pooled);
+  if (!tta) return probs;
+  // Four lightly shifted, zoomed and rotated copies at fixed seeds: repeatable.
+  const Augmenter light("light");
+  for (std::uint64_t k = 1; k <= 4; ++k) {
+    std::vector<Image> copies;
+    for (const auto& sq : squares) copies.push_back(light.apply(sq, k));
+    probs = probs + probabilities(to_batch(copies));
+  }
+  return probs / 5;
+}
+
 std::vector<Prediction> ResNetClassifier::Impl::predict_squares(const std::vector<Image>& squares, bool tta) const {
   if (squares.empty()) return {};
   torch::Tensor pooled;
-  torch::Tensor probs = probabilities(to_batch(squares), &pooled);
+  const torch::Tensor probs = squares_probabilities(squares, tta, &pooled);
   const std::vector<float> ood_scores = ood.scores(pooled);  // of the image itself, not the TTA copies
-  if (tta) {
-    // Four lightly shifted, zoomed and rotated copies at fixed seeds: repeatable.
-    const Augmenter light("light");
-    for (std::uint64_t k = 1; k <= 4; ++k) {
-      std::vector<Image> copies;
-      for (const auto& sq : squares) copies.push_back(light.apply(sq, k));
-      probs = probs + probabilities(to_batch(copies));
-    }
-    probs = probs / 5;
-  }
   std::vector<Prediction> out;
   for (int64_t i = 0; i < probs.size(0); ++i)
     out.push_back(make_prediction(probs[i].contiguous().data_ptr<float>(), ood_scores[static_cast<std::size_t>(i)]));
@@ -120,8 +124,18 @@ torch::Tensor ResNetClassifier::Impl::dataset_logits(const Dataset& data, int ba
   return torch::cat(parts);
 }
 
-std::vector<std::vector<float>> ResNetClassifier::Impl::dataset_probabilities(const Dataset& data, int batch_size) const {
-  return rows_of(to_probabilities(dataset_logits(data, batch_size)));
+std::vector<std::vector<float>> ResNetClassifier::Impl::dataset_probabilities(const Dataset& data, int batch_size,
+                                                                               bool tta) const {
+  if (!tta) return rows_of(to_probabilities(dataset_logits(data, batch_size)));
+  check_input(data);
+  std::vector<std::vector<float>> out;
+  for (std::size_t begin = 0; begin < data.size(); begin += static_cast<std::size_t>(std::max(1, batch_size))) {
+    std::vector<Image> squares;
+    for (std::size_t i = begin; i < std::min(data.size(), begin + static_cast<std::size_t>(std::max(1, batch_size))); ++i)
+      squares.push_back(data.image(i));
+    for (auto& row : rows_of(squares_probabilities(squares, true))) out.push_back(std::move(row));
+  }
+  return out;
 }
 
 torch::Tensor ResNetClassifier::Impl::dataset_features(const Dataset& data, int batch_size) const {
@@ -171,17 +185,17 @@ double ResNetClassifier::calibrate(const Dataset& held_out) {
 
 bool ResNetClassifier::has_ood_check() const { return impl_->ood.fitted(); }
 
-std::vector<std::vector<float>> ResNetClassifier::predict_proba(const Dataset& data, int batch_size) const {
+std::vector<std::vector<float>> ResNetClassifier::predict_proba(const Dataset& data, int batch_size, bool tta) const {
   const auto lock = impl_->reading();
-  return impl_->dataset_probabilities(data, batch_size);
+  return impl_->dataset_probabilities(data, batch_size, tta);
 }
 
-Evaluation ResNetClassifier::evaluate(const Dataset& data, EvalOptions options) const {
+Evaluation ResNetClassifier::evaluate(const Dataset& data, EvalOptions options, bool tta) const {
   if (data.classes() != classes()) throw InvalidArgument("the dataset's classes differ from the model's");
   if (classes().size() == 2) options.threshold = threshold();
   Evaluator ev(classes(), options);
   const auto lock = impl_->reading();
-  const auto probs = impl_->dataset_probabilities(data, 64);
+  const auto probs = impl_->dataset_probabilities(data, 64, tta);
   for (std::size_t i = 0; i < data.size(); ++i) ev.add(probs[i], data.label(i), data.patient(i));
   return ev.evaluate();
 }

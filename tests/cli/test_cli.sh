@@ -41,7 +41,10 @@ if "$xk" train "$work/data" -o "$work/m.xrk" --size 64 --epochs 1 --seed 3 > "$w
 else
   bad "train"; tail -20 "$work/train.log"
 fi
-grep -q "^epoch 1/1 " "$work/train.log" && ok "progress degrades to plain lines off a terminal" || bad "plain progress lines"
+# Off a terminal: a flushed in-epoch line (the first at the first step) before the epoch's summary.
+awk '/^epoch 1\/1  step [0-9]+\/[0-9]+ / && !step { step = NR } /^epoch 1\/1 .*val AUC/ { end = NR }
+     END { exit !(step && end && step < end) }' "$work/train.log" &&
+  ok "progress degrades to plain lines off a terminal, printed during the epoch" || bad "plain progress lines"
 
 "$xk" info "$work/m.xrk" > "$work/info" 2>&1 && grep -q "resnet18" "$work/info" && grep -q "threshold" "$work/info" &&
   grep -q "validation" "$work/info" && ok "info" || { bad "info"; cat "$work/info"; }
@@ -52,6 +55,9 @@ grep -q "^epoch 1/1 " "$work/train.log" && ok "progress degrades to plain lines 
   grep -q "confusion matrix" "$work/eval" && [ -s "$work/e.html" ] &&
   /usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["images"] > 1000 and d["bootstrap"]["unit"] == "patient"' "$work/e.json" &&
   ok "evaluate prints metrics and writes HTML and JSON" || { bad "evaluate"; tail "$work/eval"; }
+"$xk" evaluate "$work/m.xrk" "$work/data" --tta --bootstrap 0 > "$work/eval_tta" 2>&1 &&
+  grep -q "(test-time augmentation)" "$work/eval_tta" && grep -q "confusion matrix" "$work/eval_tta" &&
+  ok "evaluate --tta says so beside its figures" || { bad "evaluate --tta"; tail "$work/eval_tta"; }
 
 # Options beside the automatic ones (here --label-smoothing) reach the chosen run.
 if "$xk" train "$work/data" -o "$work/auto.xrk" --size 32 --arch auto --epochs auto --augment auto --budget 20s \

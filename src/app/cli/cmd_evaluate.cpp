@@ -15,7 +15,7 @@ Command add_evaluate_command(CLI::App& app) {
     std::string model, data, report, json, name;
     int bootstrap = 1000;
     std::uint64_t seed = 0;
-    bool shifts = false, exact = false;
+    bool shifts = false, exact = false, tta = false;
     double threshold = -1;
   };
   auto a = std::make_shared<Args>();
@@ -33,6 +33,7 @@ Command add_evaluate_command(CLI::App& app) {
   cmd->add_option("--threshold", a->threshold, "Decision threshold on P(positive class) instead of the model's")
       ->check(CLI::Range(0.0, 1.0));
   cmd->add_flag("--exact", a->exact, "Exact fp32 inference instead of the fast path (folded, bf16 where the CPU has it)");
+  cmd->add_flag("--tta", a->tta, "Test-time augmentation: average each image and four lightly augmented copies (5 passes)");
   cmd->add_flag("--shifts", a->shifts,
                 "Also evaluate under controlled changes of contrast, exposure, blur, noise, resolution and "
                 "positioning (the shift benchmark: will the figures hold at another hospital?)");
@@ -52,14 +53,15 @@ Command add_evaluate_command(CLI::App& app) {
     for (const auto& s : data.skipped()) fmt::print("skipped {}: {}\n", s.path, s.reason);
     EvalOptions e;
     e.split = a->name.empty() ? a->data : a->name;
+    if (a->tta) e.split += " (test-time augmentation)";
     e.bootstrap = a->bootstrap;
     e.seed = a->seed;
-    const Evaluation ev = model.evaluate(data, e);
+    const Evaluation ev = model.evaluate(data, e, a->tta);
     fmt::print("\n{}", ev.to_text());
     if (a->shifts) {
       e.bootstrap = 0;  // the table shows point figures; intervals per shift would take minutes
       fmt::print("\nshift benchmark at threshold {:.3f} (the same images under controlled changes):\n{}",
-                 model.threshold(), shift_table(shift_benchmark(model, data, standard_shifts(), e)));
+                 model.threshold(), shift_table(shift_benchmark(model, data, standard_shifts(), e, a->tta)));
     }
     if (!a->report.empty()) save_html_report(a->report, ev, {}, "xraykit: " + a->model + " on " + e.split);
     if (!a->json.empty()) ev.save_json(a->json);
