@@ -274,8 +274,9 @@ class XRAYKIT_API ResNetClassifier {
   DecodeOptions decode_options() const;
   /// Runs the network in batches of kPredictBatch, however many images are passed.
   std::vector<Prediction> predict(const std::vector<Image>& images, bool tta = false) const;
-  /// Classifies files in batches, decoding the next batch on a second thread while the
-  /// network runs the current one. A file that cannot be read gets its reason and does not
+  /// Classifies files in batches of kPredictBatch: each batch is decoded on Torch's threads,
+  /// all cores at once, then run through the network (a decoding thread beside the network
+  /// was slower on 2 cores). A file that cannot be read gets its reason and does not
   /// stop the rest. `on_result` (optional) sees each result in input order as soon as its batch is
   /// done (for printing as it goes); the returned vector holds them all, in input order.
   std::vector<FilePrediction> predict_files(const std::vector<std::string>& paths, bool tta = false,
