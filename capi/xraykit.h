@@ -172,6 +172,8 @@ typedef struct xrk_train_params {
   /* Since 0.2 (older callers' struct_size leaves these at their defaults): */
   int32_t keep;              /* XRK_KEEP_LAST (default) or XRK_KEEP_BEST: which epoch's weights */
   const char *threshold_rule; /* "balanced" (default: 0.5), "youden" or "target-sensitivity" */
+  /* Since 0.3: */
+  double mixup;              /* Beta(mixup, mixup) blend of each batch with itself; 0 = off (default) */
 } xrk_train_params;
 
 /* Values of xrk_train_params.balance and .keep (the same order as the C++ enums). */

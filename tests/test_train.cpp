@@ -130,6 +130,7 @@ TEST_CASE("interrupted then resumed training ends with the weights of an uninter
   TrainOptions o = quick(3);
   o.augment = "light";
   o.balance = Balance::Sampler;
+  o.mixup = 0.4;  // its per-step draws must resume exactly too
 
   ResNetClassifier whole("resnet18", {"plain", "blob"}, tiny());
   o.checkpoint = (dir / "whole.ckpt").string();
@@ -262,6 +263,27 @@ TEST_CASE("bf16 training tracks fp32 training step by step") {
   }
 }
 
+TEST_CASE("mixup changes what each step trains on, still learns the blob task, and is recorded") {
+  const Dataset train = blob_dataset(160, 1), val = blob_dataset(64, 2);
+  TrainOptions plain = quick(1);
+  TrainOptions mixed = plain;
+  mixed.mixup = 0.4;
+  ResNetClassifier a("resnet18", {"plain", "blob"}, tiny()), b("resnet18", {"plain", "blob"}, tiny());
+  const std::vector<double> without = step_losses(a, train, val, plain), with = step_losses(b, train, val, mixed);
+  REQUIRE(without.size() == with.size());
+  // The same initial weights and the same first batch: only the blend differs.
+  CHECK(std::abs(without[0] - with[0]) > 1e-3);
+
+  mixed.epochs = 4;
+  ResNetClassifier c("resnet18", {"plain", "blob"}, tiny());
+  const FitResult r = c.fit(train, val, mixed);
+  CHECK(r.best_val_auc > 0.9);
+  CHECK(c.card().options.mixup == doctest::Approx(0.4));
+  TempDir dir;
+  c.save((dir / "m.xrk").string());
+  CHECK(ResNetClassifier::load((dir / "m.xrk").string()).card().options.mixup == doctest::Approx(0.4));
+}
+
 TEST_CASE("keep: the best epoch's weights or the last epoch's") {
   const Dataset train = blob_dataset(64, 13), val = blob_dataset(32, 14);
   TrainOptions o = quick(3);
@@ -298,6 +320,11 @@ TEST_CASE("fit refuses what it cannot train on") {
   o = quick(1);
   o.augment = "wobble";
   CHECK_THROWS_WITH_AS(m.fit(train, val, o), doctest::Contains("'wobble'"), InvalidArgument);
+  for (const double alpha : {-0.1, 11.0, std::nan("")}) {
+    o = quick(1);
+    o.mixup = alpha;
+    CHECK_THROWS_WITH_AS(m.fit(train, val, o), doctest::Contains("mixup"), InvalidArgument);
+  }
 }
 
 

@@ -317,3 +317,12 @@ def test_evaluate_with_test_time_augmentation_averages_predict_tta():
     with_tta = m.evaluate(d, bootstrap=0, tta=True).to_dict()
     assert with_tta["ece"] == pytest.approx(ece(tta), abs=1e-6)
     assert m.evaluate(d, bootstrap=0).to_dict()["ece"] == pytest.approx(ece(plain), abs=1e-6)
+
+
+def test_fit_takes_mixup_and_records_it():
+    train, val = blobs(64, 5), blobs(32, 6)
+    m = xraykit.ResNetClassifier("resnet18", classes=["plain", "blob"], image_size=32, seed=1)
+    m.fit(train, val, epochs=1, batch_size=16, augment="none", bootstrap=0, mixup=0.2, bf16=False)
+    assert m.provenance["options"]["mixup"] == pytest.approx(0.2)
+    with pytest.raises(xraykit.InvalidArgument, match="mixup"):
+        m.fit(train, val, epochs=1, mixup=-1.0)

@@ -25,6 +25,7 @@ json options_json(const TrainOptions& o) {
           {"weight_decay", o.weight_decay},
           {"warmup_epochs", o.warmup_epochs},
           {"label_smoothing", o.label_smoothing},
+          {"mixup", o.mixup},
           {"balance", to_string(o.balance)},
           {"freeze_epochs", o.freeze_epochs},
           {"patience", o.patience},
@@ -47,6 +48,7 @@ TrainOptions options_from(const json& j) {
   read("weight_decay", o.weight_decay);
   read("warmup_epochs", o.warmup_epochs);
   read("label_smoothing", o.label_smoothing);
+  read("mixup", o.mixup);
   read("freeze_epochs", o.freeze_epochs);
   read("patience", o.patience);
   read("bf16", o.bf16);

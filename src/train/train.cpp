@@ -12,6 +12,7 @@
 #include "model/calibration.hpp"
 #include "train/checkpoint.hpp"
 #include "train/batch_loader.hpp"
+#include "train/mixup.hpp"
 #include "train/train_step.hpp"
 #include "util/choice.hpp"
 #include "util/rng.hpp"
@@ -45,6 +46,7 @@ void validate(const ResNetClassifier& m, const Dataset& train, const Dataset& va
   if (o.batch_size < 1) throw InvalidArgument("batch_size must be at least 1");
   if (!(o.learning_rate > 0)) throw InvalidArgument("learning_rate must be positive");
   if (o.label_smoothing < 0 || o.label_smoothing >= 1) throw InvalidArgument("label_smoothing must be in [0, 1)");
+  if (!(o.mixup >= 0 && o.mixup <= 10)) throw InvalidArgument("mixup must be in [0, 10]");
   if (o.freeze_epochs < 0 || o.patience < 0 || o.warmup_epochs < 0) throw InvalidArgument("negative epoch counts");
   const auto counts = train.class_counts();
   if (std::count_if(counts.begin(), counts.end(), [](std::int64_t n) { return n > 0; }) < 2)
@@ -206,9 +208,18 @@ class Run {
     for (; step < steps_; ++step) {
       std::optional<Batch> batch = loader.next();
       if (!batch) break;
-      const torch::Tensor x = as_tensor(*batch);
-      const torch::Tensor y = torch::tensor(batch->labels, torch::kInt64);
-      lr_ = learning_rate((epoch - 1) * steps_ + step);
+      const std::int64_t global_step = (epoch - 1) * steps_ + step;
+      torch::Tensor x = as_tensor(*batch);
+      torch::Tensor y = torch::tensor(batch->labels, torch::kInt64);
+      if (o_.mixup > 0) {
+        // Its own stream per step: a resumed run draws the same mixes.
+        constexpr std::uint64_t kMixupStream = 2'000'003ULL;
+        Rng rng(mix_seed(o_.seed, kMixupStream + static_cast<std::uint64_t>(global_step)));
+        MixedBatch mixed = mix_batch(x, y, train_.num_classes(), o_.mixup, rng);
+        x = std::move(mixed.images);
+        y = std::move(mixed.targets);  // class probabilities: cross_entropy takes either form
+      }
+      lr_ = learning_rate(global_step);
       set_learning_rate(*optimizer_, lr_);
       loss_sum += train_step(net, *optimizer_, x, y, loss_options_, o_.bf16);
       images_done_ += batch->n;

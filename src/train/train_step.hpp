@@ -32,7 +32,7 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(ResNet& net, const Train
 void set_learning_rate(torch::optim::Optimizer& optimizer, double lr);
 
 /// Forward, loss (in fp32), backward and the optimiser's step on one batch (`x` float32 NCHW,
-/// `y` int64 class indices); returns the batch's loss. `bf16`: autocast is on (TorchSettings),
+/// `y` int64 class indices or float32 N x K class probabilities); returns the batch's loss. `bf16`: autocast is on (TorchSettings),
 /// so its cache of bf16 weight copies is cleared after the update.
 double train_step(ResNet& net, torch::optim::Optimizer& optimizer, const torch::Tensor& x, const torch::Tensor& y,
                   const torch::nn::functional::CrossEntropyFuncOptions& loss_options, bool bf16);

@@ -98,6 +98,7 @@ int main(void) {
   EXPECT(xrk_classifier_predict_file_ood(NULL, "x.png", probs, 2, &label, &ood) == XRK_ERR_INVALID_HANDLE);
   EXPECT(xrk_classifier_save(model, "/nonexistent-dir/m.xrk") == XRK_ERR_IO);
   EXPECT(xrk_classifier_fit(model, NULL, NULL, NULL, NULL) == XRK_ERR_INVALID_HANDLE);
+  EXPECT(xrk_train_default_params().mixup == 0.0); /* off unless asked for, as TrainOptions */
 
   /* The shipped model loads by name; a missing one names where it looked. */
   xrk_classifier *shipped = NULL;

@@ -59,16 +59,16 @@ awk '/^epoch 1\/1  step [0-9]+\/[0-9]+ / && !step { step = NR } /^epoch 1\/1 .*v
   grep -q "(test-time augmentation)" "$work/eval_tta" && grep -q "confusion matrix" "$work/eval_tta" &&
   ok "evaluate --tta says so beside its figures" || { bad "evaluate --tta"; tail "$work/eval_tta"; }
 
-# Options beside the automatic ones (here --label-smoothing) reach the chosen run.
+# Options beside the automatic ones (here --label-smoothing and --mixup) reach the chosen run.
 if "$xk" train "$work/data" -o "$work/auto.xrk" --size 32 --arch auto --epochs auto --augment auto --budget 20s \
-     --label-smoothing 0.1 > "$work/auto.log" 2>&1 && grep -q "auto-select chose resnet" "$work/auto.log" &&
+     --label-smoothing 0.1 --mixup 0.2 > "$work/auto.log" 2>&1 && grep -q "auto-select chose resnet" "$work/auto.log" &&
    grep -q "why:" "$work/auto.log" && "$xk" info "$work/auto.xrk" | grep -q "^auto-select"; then
   ok "train with auto-select explains its choice and records it in the model"
 else
   bad "auto-select"; tail -20 "$work/auto.log"
 fi
-"$xk" info --json "$work/auto.xrk" | /usr/bin/python3 -c 'import json,sys; assert json.load(sys.stdin)["options"]["label_smoothing"] == 0.1' &&
-  ok "train's --label-smoothing reaches the model card" || bad "--label-smoothing not recorded"
+"$xk" info --json "$work/auto.xrk" | /usr/bin/python3 -c 'import json,sys; o = json.load(sys.stdin)["options"]; assert o["label_smoothing"] == 0.1 and o["mixup"] == 0.2' &&
+  ok "train's --label-smoothing and --mixup reach the model card" || bad "--label-smoothing or --mixup not recorded"
 
 mkdir -p "$work/incoming"
 cp "$data/NORMAL/$(ls "$data/NORMAL" | head -1)" "$work/incoming/a.jpeg"
@@ -122,6 +122,10 @@ PY
 rc=$?
 [ $rc -ne 0 ] && [ $rc -lt 128 ] && grep -q -- "--label-smoothing: Value 0.7 not in range" "$work/err" &&
   ok "label smoothing out of range" || { bad "label smoothing out of range (rc $rc)"; cat "$work/err"; }
+"$xk" train "$work/data" -o "$work/x.xrk" --mixup 20 > /dev/null 2> "$work/err"
+rc=$?
+[ $rc -ne 0 ] && [ $rc -lt 128 ] && grep -q -- "--mixup: Value 20 not in range" "$work/err" &&
+  ok "mixup out of range" || { bad "mixup out of range (rc $rc)"; cat "$work/err"; }
 expect_error "bad fold" "--fold 4/3: need K >= 2" "$xk" train "$work/data" -o "$work/x.xrk" --fold 4/3
 
 expect_error "missing folder" "xraykit: error: .*/nope: no such folder" "$xk" train "$work/nope" -o "$work/x.xrk"

@@ -75,6 +75,10 @@ void add_options(CLI::App* cmd, TrainArgs& a) {
   cmd->add_option("--label-smoothing", a.train.label_smoothing, "Label smoothing of the loss's targets (0 = off)")
       ->check(CLI::Range(0.0, 0.5))
       ->capture_default_str();
+  cmd->add_option("--mixup", a.train.mixup,
+                  "Mixup: blend each batch with a shuffled copy of itself, weight ~ Beta(ALPHA, ALPHA) (0 = off; 0.2 is usual)")
+      ->check(CLI::Range(0.0, 10.0))
+      ->capture_default_str();
   cmd->add_option("--keep", a.keep, "Weights to keep: last (end of the schedule) or best (validation AUC)")
       ->check(CLI::IsMember({"best", "last"}))->capture_default_str();
   cmd->add_option("--threshold-rule", a.threshold_rule,

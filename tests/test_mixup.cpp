@@ -1,0 +1,65 @@
+// Mixup's parts below the public API (src/train/mixup.cpp and src/util/rng.cpp are compiled
+// into this test program: the library hides its internal symbols).
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "train/mixup.hpp"
+
+using namespace xraykit;
+
+TEST_CASE("mixup: Beta(alpha, alpha) draws have the Beta distribution's mean and variance") {
+  for (const double alpha : {0.2, 1.0, 4.0}) {
+    CAPTURE(alpha);
+    Rng rng(7);
+    const int n = 20000;
+    double sum = 0, squares = 0, lo = 1, hi = 0;
+    for (int i = 0; i < n; ++i) {
+      const double b = sample_beta(alpha, rng);
+      lo = std::min(lo, b);
+      hi = std::max(hi, b);
+      sum += b;
+      squares += b * b;
+    }
+    CHECK(lo >= 0);
+    CHECK(hi <= 1);
+    const double mean = sum / n, variance = squares / n - mean * mean;
+    CHECK(mean == doctest::Approx(0.5).epsilon(0.02));
+    CHECK(variance == doctest::Approx(1 / (4 * (2 * alpha + 1))).epsilon(0.05));
+  }
+}
+
+TEST_CASE("mixup: each mixed image and target is the same blend of its own row and one other, over a permutation") {
+  const int n = 6;
+  // Image i holds the value i everywhere, so a blend says which rows it came from.
+  const torch::Tensor images = torch::arange(n, torch::kFloat32).view({n, 1, 1, 1}).expand({n, 1, 2, 2}).contiguous();
+  const torch::Tensor labels = torch::tensor(std::vector<int64_t>{0, 1, 0, 1, 1, 0}, torch::kInt64);
+  Rng rng(3);
+  const MixedBatch m = mix_batch(images, labels, 2, 1.0, rng);
+  REQUIRE(m.lambda > 1e-3);
+  REQUIRE(m.lambda < 1 - 1e-3);
+  CHECK(m.images.sizes() == images.sizes());
+  REQUIRE(m.targets.sizes() == torch::IntArrayRef({n, 2}));
+  std::vector<int64_t> partners;
+  for (int i = 0; i < n; ++i) {
+    CAPTURE(i);
+    const double v = m.images[i][0][0][0].item<double>();
+    CHECK(m.images[i].min().item<double>() == doctest::Approx(v));
+    CHECK(m.images[i].max().item<double>() == doctest::Approx(v));
+    const double j = (v - m.lambda * i) / (1 - m.lambda);
+    const auto partner = static_cast<int64_t>(std::lround(j));
+    CHECK(j == doctest::Approx(static_cast<double>(partner)).epsilon(1e-4));
+    REQUIRE(partner >= 0);
+    REQUIRE(partner < n);
+    partners.push_back(partner);
+    const int64_t own = labels[i].item<int64_t>(), other = labels[partner].item<int64_t>();
+    for (int64_t c = 0; c < 2; ++c)
+      CHECK(m.targets[i][c].item<double>() ==
+            doctest::Approx(m.lambda * (own == c) + (1 - m.lambda) * (other == c)).epsilon(1e-6));
+    CHECK(m.targets[i].sum().item<double>() == doctest::Approx(1.0));
+  }
+  std::sort(partners.begin(), partners.end());
+  for (int i = 0; i < n; ++i) CHECK(partners[static_cast<std::size_t>(i)] == i);
+}
