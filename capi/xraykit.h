@@ -173,7 +173,7 @@ typedef struct xrk_train_params {
   int32_t keep;              /* XRK_KEEP_LAST (default) or XRK_KEEP_BEST: which epoch's weights */
   const char *threshold_rule; /* "balanced" (default: 0.5), "youden" or "target-sensitivity" */
   /* Since 0.3: */
-  double mixup;              /* Beta(mixup, mixup) blend of each batch with itself; 0 = off (default) */
+  double mixup;              /* Beta(mixup, mixup) blend of each batch with itself; 0 = off (default), else 0.01-10 */
 } xrk_train_params;
 
 /* Values of xrk_train_params.balance and .keep (the same order as the C++ enums). */

@@ -1,5 +1,5 @@
-// Mixup's parts below the public API (src/train/mixup.cpp and src/util/rng.cpp are compiled
-// into this test program: the library hides its internal symbols).
+// Mixup's parts below the public API (their sources are compiled into this test program:
+// the library hides its internal symbols).
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "train/mixup.hpp"
+#include "train/train_step.hpp"
 
 using namespace xraykit;
 
@@ -62,4 +63,20 @@ TEST_CASE("mixup: each mixed image and target is the same blend of its own row a
   }
   std::sort(partners.begin(), partners.end());
   for (int i = 0; i < n; ++i) CHECK(partners[static_cast<std::size_t>(i)] == i);
+}
+
+TEST_CASE("mixup: the weighted loss on probability targets is the loss on class indices when the targets are one-hot") {
+  namespace F = torch::nn::functional;
+  torch::manual_seed(1);
+  const torch::Tensor logits = torch::randn({8, 2});
+  // Mostly class 1, as the pneumonia data: a plain mean over the batch would differ.
+  const torch::Tensor labels = torch::tensor(std::vector<int64_t>{1, 1, 1, 1, 1, 1, 0, 1}, torch::kInt64);
+  const torch::Tensor one_hot = torch::one_hot(labels, 2).to(torch::kFloat32);
+  F::CrossEntropyFuncOptions weighted;
+  weighted.weight(torch::tensor({2.0f, 0.6f}));
+  CHECK(training_loss(logits, one_hot, weighted).item<double>() ==
+        doctest::Approx(training_loss(logits, labels, weighted).item<double>()).epsilon(1e-6));
+  const F::CrossEntropyFuncOptions plain;
+  CHECK(training_loss(logits, one_hot, plain).item<double>() ==
+        doctest::Approx(training_loss(logits, labels, plain).item<double>()).epsilon(1e-6));
 }

@@ -320,11 +320,14 @@ TEST_CASE("fit refuses what it cannot train on") {
   o = quick(1);
   o.augment = "wobble";
   CHECK_THROWS_WITH_AS(m.fit(train, val, o), doctest::Contains("'wobble'"), InvalidArgument);
-  for (const double alpha : {-0.1, 11.0, std::nan("")}) {
+  for (const double alpha : {-0.1, 0.001, 11.0, std::nan("")}) {
     o = quick(1);
     o.mixup = alpha;
     CHECK_THROWS_WITH_AS(m.fit(train, val, o), doctest::Contains("mixup"), InvalidArgument);
   }
+  o = quick(1);
+  o.label_smoothing = std::nan("");
+  CHECK_THROWS_WITH_AS(m.fit(train, val, o), doctest::Contains("label_smoothing"), InvalidArgument);
 }
 
 

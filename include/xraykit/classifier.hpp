@@ -147,7 +147,7 @@ struct TrainOptions {
   double warmup_epochs = 1;  ///< linear warm-up, then cosine decay to zero
   double label_smoothing = 0;
   /// Mixup: each batch blended with a shuffled copy of itself (images and targets) by a
-  /// weight drawn from Beta(mixup, mixup); 0 = off, 0.2 is usual. In [0, 10].
+  /// weight drawn from Beta(mixup, mixup); 0 = off, 0.2 is usual, else in [0.01, 10].
   double mixup = 0;
   Balance balance = Balance::Weights;
   int freeze_epochs = 0;  ///< train only `fc` for the first K epochs (transfer learning)

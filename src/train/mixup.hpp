@@ -9,8 +9,8 @@
 
 namespace xraykit {
 
-/// A draw from Beta(alpha, alpha), alpha > 0 (Marsaglia-Tsang gamma draws; the same on every
-/// platform for the same Rng).
+/// A draw from Beta(alpha, alpha), alpha > 0 (Marsaglia-Tsang gamma draws: the same for the
+/// same Rng wherever the C math library rounds alike).
 double sample_beta(double alpha, Rng& rng);
 
 struct MixedBatch {

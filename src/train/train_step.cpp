@@ -32,10 +32,19 @@ void set_learning_rate(torch::optim::Optimizer& optimizer, double lr) {
   for (auto& g : optimizer.param_groups()) g.options().set_lr(lr);
 }
 
+torch::Tensor training_loss(const torch::Tensor& logits, const torch::Tensor& y,
+                            const torch::nn::functional::CrossEntropyFuncOptions& options) {
+  namespace F = torch::nn::functional;
+  if (!y.is_floating_point() || !options.weight().defined()) return F::cross_entropy(logits, y, options);
+  F::CrossEntropyFuncOptions summed = options;
+  summed.reduction(torch::kSum);
+  return F::cross_entropy(logits, y, summed) / y.matmul(options.weight()).sum();
+}
+
 double train_step(ResNet& net, torch::optim::Optimizer& optimizer, const torch::Tensor& x, const torch::Tensor& y,
                   const torch::nn::functional::CrossEntropyFuncOptions& loss_options, bool bf16) {
   optimizer.zero_grad();
-  const torch::Tensor loss = torch::nn::functional::cross_entropy(net->forward(x).to(torch::kFloat32), y, loss_options);
+  const torch::Tensor loss = training_loss(net->forward(x).to(torch::kFloat32), y, loss_options);
   loss.backward();
   optimizer.step();
   // Autocast caches the bf16 copy of each weight until told otherwise; without this the
