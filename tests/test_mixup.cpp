@@ -1,13 +1,16 @@
 // Mixup's parts below the public API (their sources are compiled into this test program:
 // the library hides its internal symbols).
+// LibTorch's c10 logging defines a CHECK macro that aborts instead of counting: its headers
+// come first and doctest's CHECK replaces it.
+#include "train/mixup.hpp"
+#include "train/train_step.hpp"
+#undef CHECK
+
 #include <doctest/doctest.h>
 
 #include <algorithm>
 #include <cmath>
 #include <vector>
-
-#include "train/mixup.hpp"
-#include "train/train_step.hpp"
 
 using namespace xraykit;
 
