@@ -147,8 +147,12 @@ struct TrainOptions {
   double warmup_epochs = 1;  ///< linear warm-up, then cosine decay to zero
   double label_smoothing = 0;
   /// Mixup: each batch blended with a shuffled copy of itself (images and targets) by a
-  /// weight drawn from Beta(mixup, mixup); 0 = off, 0.2 is usual, else in [0.01, 10].
+  /// weight drawn from Beta(mixup, mixup); 0 = off, 0.2 is usual, else in
+  /// [kMixupMin, kMixupMax].
   double mixup = 0;
+  /// Below 0.01 both of the Beta draw's gamma variates underflow too often to be a Beta draw.
+  static constexpr double kMixupMin = 0.01;
+  static constexpr double kMixupMax = 10;
   Balance balance = Balance::Weights;
   int freeze_epochs = 0;  ///< train only `fc` for the first K epochs (transfer learning)
   int patience = 0;       ///< stop after this many epochs without a better validation AUC; 0 = off
@@ -269,7 +273,7 @@ class XRAYKIT_API ResNetClassifier {
   std::string describe() const;
 
   /// Any size, grey or colour: converted and resized to the model's input first.
-  /// tta: average over the image and four lightly augmented copies.
+  /// tta: average over the image and kTtaCopies lightly augmented copies.
   Prediction predict(const Image& image, bool tta = false) const;
   Prediction predict_file(const std::string& path, bool tta = false) const;
   /// How to decode a file for this model: its channels, and JPEGs decoded at reduced scale
@@ -287,6 +291,8 @@ class XRAYKIT_API ResNetClassifier {
   /// Images per forward pass in predict*: on 2 cores 32 gave the most images per second
   /// (bench_model BM_Predict: 64 was slower).
   static constexpr int kPredictBatch = 32;
+  /// Test-time augmentation's lightly augmented copies per image (so 1 + kTtaCopies passes).
+  static constexpr int kTtaCopies = 4;
   /// Raw network outputs for n already-normalised images in NCHW float layout
   /// (n * channels * size * size values); n * classes logits, row-major. Always the exact
   /// fp32 network, so that outputs match torchvision's.

@@ -82,7 +82,7 @@ struct ResNetClassifier::Impl {
   /// Fits `ood` (see ResNetClassifier::fit_ood).
   void fit_ood(const Dataset& known, const Dataset& held_out, double quantile);
   /// Probabilities (N x K) of prepared squares: one forward pass, or with test-time
-  /// augmentation the mean over the squares and four lightly augmented copies at fixed seeds.
+  /// augmentation the mean over the squares and kTtaCopies lightly augmented copies at fixed seeds.
   /// `pooled` (optional) receives the features of the squares themselves.
   torch::Tensor squares_probabilities(const std::vector<Image>& squares, bool tta, torch::Tensor* pooled = nullptr) const;
   /// Predictions for prepared squares (see squares_probabilities).

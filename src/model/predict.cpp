@@ -27,14 +27,14 @@ torch::Tensor ResNetClassifier::Impl::squares_probabilities(const std::vector<Im
                                                            torch::Tensor* pooled) const {
   torch::Tensor probs = probabilities(to_batch(squares), pooled);
   if (!tta) return probs;
-  // Four lightly shifted, zoomed and rotated copies at fixed seeds: repeatable.
+  // Lightly shifted, zoomed and rotated copies at fixed seeds: repeatable.
   const Augmenter light("light");
-  for (std::uint64_t k = 1; k <= 4; ++k) {
+  for (std::uint64_t k = 1; k <= static_cast<std::uint64_t>(kTtaCopies); ++k) {
     std::vector<Image> copies;
     for (const auto& sq : squares) copies.push_back(light.apply(sq, k));
     probs = probs + probabilities(to_batch(copies));
   }
-  return probs / 5;
+  return probs / (1 + kTtaCopies);
 }
 
 std::vector<Prediction> ResNetClassifier::Impl::predict_squares(const std::vector<Image>& squares, bool tta) const {
@@ -110,17 +110,29 @@ void ResNetClassifier::Impl::check_input(const Dataset& data) const {
                                       data.image_size(), data.channels(), options.image_size, options.image_size, options.channels));
 }
 
+namespace {
+
+// Calls fn with the positions of each batch of `data`, in order.
+template <class Fn>
+void for_each_batch(const Dataset& data, int batch_size, Fn fn) {
+  const auto step = static_cast<std::size_t>(std::max(1, batch_size));
+  for (std::size_t begin = 0; begin < data.size(); begin += step) {
+    std::vector<std::size_t> pos;
+    for (std::size_t i = begin; i < std::min(data.size(), begin + step); ++i) pos.push_back(i);
+    fn(pos);
+  }
+}
+
+}  // namespace
+
 torch::Tensor ResNetClassifier::Impl::dataset_logits(const Dataset& data, int batch_size) const {
   check_input(data);
-  const auto k = static_cast<std::int64_t>(classes.size());
-  if (data.empty()) return torch::empty({0, k});
+  if (data.empty()) return torch::empty({0, static_cast<std::int64_t>(classes.size())});
   std::vector<torch::Tensor> parts;
-  for (std::size_t begin = 0; begin < data.size(); begin += static_cast<std::size_t>(std::max(1, batch_size))) {
-    std::vector<std::size_t> pos;
-    for (std::size_t i = begin; i < std::min(data.size(), begin + static_cast<std::size_t>(std::max(1, batch_size))); ++i) pos.push_back(i);
+  for_each_batch(data, batch_size, [&](const std::vector<std::size_t>& pos) {
     Batch b = data.batch(pos, options.normalization);
     parts.push_back(forward(as_tensor(b), inference).clone());
-  }
+  });
   return torch::cat(parts);
 }
 
@@ -128,27 +140,26 @@ std::vector<std::vector<float>> ResNetClassifier::Impl::dataset_probabilities(co
                                                                                bool tta) const {
   if (!tta) return rows_of(to_probabilities(dataset_logits(data, batch_size)));
   check_input(data);
+  // The augmented copies are made from images, so this takes predict's route (images, then
+  // to_batch) rather than Dataset::batch: both normalise through normalize_into.
   std::vector<std::vector<float>> out;
-  for (std::size_t begin = 0; begin < data.size(); begin += static_cast<std::size_t>(std::max(1, batch_size))) {
+  for_each_batch(data, batch_size, [&](const std::vector<std::size_t>& pos) {
     std::vector<Image> squares;
-    for (std::size_t i = begin; i < std::min(data.size(), begin + static_cast<std::size_t>(std::max(1, batch_size))); ++i)
-      squares.push_back(data.image(i));
+    for (const std::size_t i : pos) squares.push_back(data.image(i));
     for (auto& row : rows_of(squares_probabilities(squares, true))) out.push_back(std::move(row));
-  }
+  });
   return out;
 }
 
 torch::Tensor ResNetClassifier::Impl::dataset_features(const Dataset& data, int batch_size) const {
   check_input(data);
   std::vector<torch::Tensor> parts;
-  for (std::size_t begin = 0; begin < data.size(); begin += static_cast<std::size_t>(batch_size)) {
-    std::vector<std::size_t> pos;
-    for (std::size_t i = begin; i < std::min(data.size(), begin + static_cast<std::size_t>(batch_size)); ++i) pos.push_back(i);
+  for_each_batch(data, batch_size, [&](const std::vector<std::size_t>& pos) {
     Batch b = data.batch(pos, options.normalization);
     torch::Tensor pooled;
     forward(as_tensor(b), inference, &pooled);
     parts.push_back(pooled.clone());
-  }
+  });
   return torch::cat(parts);
 }
 

@@ -46,8 +46,8 @@ void validate(const ResNetClassifier& m, const Dataset& train, const Dataset& va
   if (o.batch_size < 1) throw InvalidArgument("batch_size must be at least 1");
   if (!(o.learning_rate > 0)) throw InvalidArgument("learning_rate must be positive");
   if (!(o.label_smoothing >= 0 && o.label_smoothing < 1)) throw InvalidArgument("label_smoothing must be in [0, 1)");
-  // Below 0.01 both of the Beta draw's gamma variates underflow too often to be a Beta draw.
-  if (!(o.mixup == 0 || (o.mixup >= 0.01 && o.mixup <= 10))) throw InvalidArgument("mixup must be 0 (off) or in [0.01, 10]");
+  if (!(o.mixup == 0 || (o.mixup >= TrainOptions::kMixupMin && o.mixup <= TrainOptions::kMixupMax)))
+    throw InvalidArgument(fmt::format("mixup must be 0 (off) or in [{}, {}]", TrainOptions::kMixupMin, TrainOptions::kMixupMax));
   if (o.freeze_epochs < 0 || o.patience < 0 || o.warmup_epochs < 0) throw InvalidArgument("negative epoch counts");
   const auto counts = train.class_counts();
   if (std::count_if(counts.begin(), counts.end(), [](std::int64_t n) { return n > 0; }) < 2)

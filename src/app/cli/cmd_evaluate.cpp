@@ -33,7 +33,9 @@ Command add_evaluate_command(CLI::App& app) {
   cmd->add_option("--threshold", a->threshold, "Decision threshold on P(positive class) instead of the model's")
       ->check(CLI::Range(0.0, 1.0));
   cmd->add_flag("--exact", a->exact, "Exact fp32 inference instead of the fast path (folded, bf16 where the CPU has it)");
-  cmd->add_flag("--tta", a->tta, "Test-time augmentation: average each image and four lightly augmented copies (5 passes)");
+  cmd->add_flag("--tta", a->tta,
+                fmt::format("Test-time augmentation: average each image and {} lightly augmented copies ({} passes)",
+                            ResNetClassifier::kTtaCopies, 1 + ResNetClassifier::kTtaCopies));
   cmd->add_flag("--shifts", a->shifts,
                 "Also evaluate under controlled changes of contrast, exposure, blur, noise, resolution and "
                 "positioning (the shift benchmark: will the figures hold at another hospital?)");

@@ -80,7 +80,7 @@ Command add_predict_command(CLI::App& app) {
                   "Which shipped model answers when no model file is given: pneumonia (NORMAL/PNEUMONIA) or "
                   "pneumonia-kinds (NORMAL/BACTERIAL/VIRAL); default pneumonia");
   cmd->add_option("--threshold", a->threshold, "Decision threshold on P(positive class) (default: the model's)");
-  cmd->add_flag("--tta", a->tta, "Test-time augmentation (5 passes)");
+  cmd->add_flag("--tta", a->tta, fmt::format("Test-time augmentation ({} passes)", 1 + ResNetClassifier::kTtaCopies));
   return [a] {
     // The first input names the model when it is a model file (a checkpoint gets load's
     // message saying what it is); otherwise the shipped model answers.

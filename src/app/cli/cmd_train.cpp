@@ -76,8 +76,9 @@ void add_options(CLI::App* cmd, TrainArgs& a) {
       ->check(CLI::Range(0.0, 0.5))
       ->capture_default_str();
   cmd->add_option("--mixup", a.train.mixup,
-                  "Mixup: blend each batch with a shuffled copy of itself, weight ~ Beta(ALPHA, ALPHA) (0 = off; 0.2 is usual; at least 0.01)")
-      ->check(CLI::Range(0.0, 10.0))
+                  fmt::format("Mixup: blend each batch with a shuffled copy of itself, weight ~ Beta(ALPHA, ALPHA) "
+                              "(0 = off; 0.2 is usual; at least {})", TrainOptions::kMixupMin))
+      ->check(CLI::Range(0.0, TrainOptions::kMixupMax))
       ->capture_default_str();
   cmd->add_option("--keep", a.keep, "Weights to keep: last (end of the schedule) or best (validation AUC)")
       ->check(CLI::IsMember({"best", "last"}))->capture_default_str();
