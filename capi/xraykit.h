@@ -174,6 +174,7 @@ typedef struct xrk_train_params {
   const char *threshold_rule; /* "balanced" (default: 0.5), "youden" or "target-sensitivity" */
   /* Since 0.3: */
   double mixup;              /* Beta(mixup, mixup) blend of each batch with itself; 0 = off (default), else 0.01-10 */
+  double ema;                /* moving average of the weights, kept instead of the last step's; 0 = off (default), else in (0, 1) */
 } xrk_train_params;
 
 /* Values of xrk_train_params.balance and .keep (the same order as the C++ enums). */

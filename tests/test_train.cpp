@@ -131,6 +131,7 @@ TEST_CASE("interrupted then resumed training ends with the weights of an uninter
   o.augment = "light";
   o.balance = Balance::Sampler;
   o.mixup = 0.4;  // its per-step draws must resume exactly too
+  o.ema = 0.9;    // and the weight average, which the checkpoint carries
 
   ResNetClassifier whole("resnet18", {"plain", "blob"}, tiny());
   o.checkpoint = (dir / "whole.ckpt").string();
@@ -150,9 +151,13 @@ TEST_CASE("interrupted then resumed training ends with the weights of an uninter
   CHECK(second.history.size() == 3);
   CHECK(same_weights(whole, resumed));
 
-  // A checkpoint made for another schedule is refused, not silently mixed in.
-  o.epochs = 5;
+  // A checkpoint made for another schedule, or without the weight average, is refused, not
+  // silently mixed in.
   ResNetClassifier other("resnet18", {"plain", "blob"}, tiny());
+  o.ema = 0;
+  CHECK_THROWS_WITH_AS(other.fit(train, val, o), doctest::Contains("checkpoint was made for another"), ModelError);
+  o.ema = 0.9;
+  o.epochs = 5;
   CHECK_THROWS_WITH_AS(other.fit(train, val, o), doctest::Contains("checkpoint was made for another"), ModelError);
   // And a checkpoint is not a model.
   CHECK_THROWS_WITH_AS(ResNetClassifier::load(o.checkpoint), doctest::Contains("is an xraykit checkpoint file"), ModelError);
@@ -284,6 +289,37 @@ TEST_CASE("mixup changes what each step trains on, still learns the blob task, a
   CHECK(ResNetClassifier::load((dir / "m.xrk").string()).card().options.mixup == doctest::Approx(0.4));
 }
 
+TEST_CASE("ema: the kept weights are the moving average of the steps' weights, and it is recorded") {
+  const Dataset train = blob_dataset(64, 15), val = blob_dataset(32, 16);
+  TrainOptions o = quick(2);
+  ResNetClassifier plain("resnet18", {"plain", "blob"}, tiny());
+  plain.fit(train, val, o);
+  // A vanishing decay makes the average the last step's weights: the same run as without.
+  o.ema = 1e-9;
+  ResNetClassifier nearly("resnet18", {"plain", "blob"}, tiny());
+  nearly.fit(train, val, o);
+  // A real decay keeps weights that no single step had.
+  o.ema = 0.95;
+  ResNetClassifier averaged("resnet18", {"plain", "blob"}, tiny());
+  const FitResult r = averaged.fit(train, val, o);
+  const auto a = plain.state_dict(), b = nearly.state_dict(), c = averaged.state_dict();
+  REQUIRE(a.size() == c.size());
+  double off_nearly = 0, off_averaged = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (a[i].name != "layer4.1.conv2.weight" && a[i].name != "bn1.running_mean") continue;
+    INFO(a[i].name);
+    off_nearly = std::max(off_nearly, distance(a[i], b[i]));
+    off_averaged = std::max(off_averaged, distance(a[i], c[i]));
+  }
+  CHECK(off_nearly < 1e-4);
+  CHECK(off_averaged > 100 * off_nearly + 1e-3);
+  CHECK(r.history.size() == 2);
+  CHECK(averaged.card().options.ema == doctest::Approx(0.95));
+  TempDir dir;
+  averaged.save((dir / "m.xrk").string());
+  CHECK(ResNetClassifier::load((dir / "m.xrk").string()).card().options.ema == doctest::Approx(0.95));
+}
+
 TEST_CASE("keep: the best epoch's weights or the last epoch's") {
   const Dataset train = blob_dataset(64, 13), val = blob_dataset(32, 14);
   TrainOptions o = quick(3);
@@ -324,6 +360,11 @@ TEST_CASE("fit refuses what it cannot train on") {
     o = quick(1);
     o.mixup = alpha;
     CHECK_THROWS_WITH_AS(m.fit(train, val, o), doctest::Contains("mixup"), InvalidArgument);
+  }
+  for (const double decay : {-0.5, 1.0, std::nan("")}) {
+    o = quick(1);
+    o.ema = decay;
+    CHECK_THROWS_WITH_AS(m.fit(train, val, o), doctest::Contains("ema"), InvalidArgument);
   }
   o = quick(1);
   o.label_smoothing = std::nan("");

@@ -153,6 +153,10 @@ struct TrainOptions {
   /// Below 0.01 both of the Beta draw's gamma variates underflow too often to be a Beta draw.
   static constexpr double kMixupMin = 0.01;
   static constexpr double kMixupMax = 10;
+  /// Exponential moving average of the weights: the averaged weights are validated, kept and
+  /// saved instead of the last step's. `ema` is the old average's weight per step, ramped up
+  /// as min(ema, (1 + step) / (10 + step)); 0 = off, else in (0, 1) (0.998 is usual).
+  double ema = 0;
   Balance balance = Balance::Weights;
   int freeze_epochs = 0;  ///< train only `fc` for the first K epochs (transfer learning)
   int patience = 0;       ///< stop after this many epochs without a better validation AUC; 0 = off

@@ -319,10 +319,13 @@ def test_evaluate_with_test_time_augmentation_averages_predict_tta():
     assert m.evaluate(d, bootstrap=0).to_dict()["ece"] == pytest.approx(ece(plain), abs=1e-6)
 
 
-def test_fit_takes_mixup_and_records_it():
+def test_fit_takes_mixup_and_ema_and_records_them():
     train, val = blobs(64, 5), blobs(32, 6)
     m = xraykit.ResNetClassifier("resnet18", classes=["plain", "blob"], image_size=32, seed=1)
-    m.fit(train, val, epochs=1, batch_size=16, augment="none", bootstrap=0, mixup=0.2, bf16=False)
+    m.fit(train, val, epochs=1, batch_size=16, augment="none", bootstrap=0, mixup=0.2, ema=0.99, bf16=False)
     assert m.provenance["options"]["mixup"] == pytest.approx(0.2)
+    assert m.provenance["options"]["ema"] == pytest.approx(0.99)
     with pytest.raises(xraykit.InvalidArgument, match="mixup"):
         m.fit(train, val, epochs=1, mixup=-1.0)
+    with pytest.raises(xraykit.InvalidArgument, match="ema"):
+        m.fit(train, val, epochs=1, ema=1.0)

@@ -26,6 +26,7 @@ json options_json(const TrainOptions& o) {
           {"warmup_epochs", o.warmup_epochs},
           {"label_smoothing", o.label_smoothing},
           {"mixup", o.mixup},
+          {"ema", o.ema},
           {"balance", to_string(o.balance)},
           {"freeze_epochs", o.freeze_epochs},
           {"patience", o.patience},
@@ -49,6 +50,7 @@ TrainOptions options_from(const json& j) {
   read("warmup_epochs", o.warmup_epochs);
   read("label_smoothing", o.label_smoothing);
   read("mixup", o.mixup);
+  read("ema", o.ema);
   read("freeze_epochs", o.freeze_epochs);
   read("patience", o.patience);
   read("bf16", o.bf16);

@@ -18,11 +18,12 @@ void save_checkpoint(const std::string& path, const Checkpoint& c) {
   const json meta = {{"fingerprint", c.fingerprint}, {"epoch", c.epoch},           {"bad_epochs", c.bad_epochs},
                      {"best_score", c.best_score},   {"best_epoch", c.best_epoch}, {"history", history}};
   const std::string m = meta.dump();
-  write_container(path, "checkpoint",
-                  {{"meta.json", {m.begin(), m.end()}},
-                   {"weights", tensors_to_bytes(c.weights)},
-                   {"best", tensors_to_bytes(c.best)},
-                   {"optimizer", c.optimizer}});
+  Sections sections = {{"meta.json", {m.begin(), m.end()}},
+                       {"weights", tensors_to_bytes(c.weights)},
+                       {"best", tensors_to_bytes(c.best)},
+                       {"optimizer", c.optimizer}};
+  if (!c.average.empty()) sections["average"] = tensors_to_bytes(c.average);
+  write_container(path, "checkpoint", sections);
 }
 
 Checkpoint load_checkpoint(const std::string& path, const json& fingerprint) {
@@ -42,6 +43,7 @@ Checkpoint load_checkpoint(const std::string& path, const json& fingerprint) {
     for (const auto& e : meta.at("history")) c.history.push_back(epoch_from_json(e));
     c.weights = tensors_from_bytes(s.at("weights"), path);
     c.best = tensors_from_bytes(s.at("best"), path);
+    if (s.count("average")) c.average = tensors_from_bytes(s.at("average"), path);
     c.optimizer.assign(s.at("optimizer").begin(), s.at("optimizer").end());
   } catch (const std::out_of_range&) {
     throw ModelError(fmt::format("{}: checkpoint lacks a section", path));

@@ -1,6 +1,7 @@
 #pragma once
 // fit()'s checkpoint: everything needed to continue a run exactly where an epoch ended
-// (weights, the best epoch's weights, optimizer state, schedule position and history),
+// (weights, the best epoch's weights, the weight average, optimizer state, schedule position
+// and history),
 // written atomically after every epoch. Internal.
 //
 // The fingerprint names the model, data sizes and schedule the run was made for; a
@@ -26,6 +27,7 @@ struct Checkpoint {
   double best_score = 0;
   std::vector<EpochRecord> history;
   NamedTensors weights, best;
+  NamedTensors average;  ///< the weight average (TrainOptions::ema); empty when off
   std::vector<std::uint8_t> optimizer;  ///< torch::optim serialisation
 };
 

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <filesystem>
 #include <limits>
+#include <optional>
 #include <thread>
 
 #include <fmt/format.h>
@@ -13,6 +14,7 @@
 #include "train/checkpoint.hpp"
 #include "train/batch_loader.hpp"
 #include "train/mixup.hpp"
+#include "train/weight_average.hpp"
 #include "train/train_step.hpp"
 #include "util/choice.hpp"
 #include "util/rng.hpp"
@@ -48,6 +50,7 @@ void validate(const ResNetClassifier& m, const Dataset& train, const Dataset& va
   if (!(o.label_smoothing >= 0 && o.label_smoothing < 1)) throw InvalidArgument("label_smoothing must be in [0, 1)");
   if (!(o.mixup == 0 || (o.mixup >= TrainOptions::kMixupMin && o.mixup <= TrainOptions::kMixupMax)))
     throw InvalidArgument(fmt::format("mixup must be 0 (off) or in [{}, {}]", TrainOptions::kMixupMin, TrainOptions::kMixupMax));
+  if (!(o.ema == 0 || (o.ema > 0 && o.ema < 1))) throw InvalidArgument("ema must be 0 (off) or in (0, 1)");
   if (o.freeze_epochs < 0 || o.patience < 0 || o.warmup_epochs < 0) throw InvalidArgument("negative epoch counts");
   const auto counts = train.class_counts();
   if (std::count_if(counts.begin(), counts.end(), [](std::int64_t n) { return n > 0; }) < 2)
@@ -113,6 +116,7 @@ class Run {
       const TrainOptions& o, const ProgressCallback& callback)
       : model_(model), impl_(impl), train_(train), val_(val), o_(o), callback_(callback), augmenter_(o.augment),
         optimizer_(make_optimizer(impl.net, o)) {
+    if (o.ema > 0) average_.emplace(o.ema);
     const std::int64_t full_steps = static_cast<std::int64_t>((train.size() + o.batch_size - 1) / o.batch_size);
     steps_ = o.max_steps_per_epoch > 0 ? std::min(full_steps, o.max_steps_per_epoch) : full_steps;
     loss_options_.label_smoothing(o.label_smoothing);
@@ -126,12 +130,15 @@ class Run {
       const auto started = Clock::now();
       const double train_loss = train_epoch(epoch);
       if (result_.cancelled) break;  // a partial epoch is neither validated nor checkpointed
+      // With a weight average, the average is what is kept, so it is what is validated.
+      const NamedTensors live = average_ ? load_average() : NamedTensors{};
       EpochRecord rec = validate_epoch(epoch);
       rec.train_loss = train_loss;
       rec.learning_rate = lr_;
       rec.seconds = seconds_since(started);
       result_.history.push_back(rec);
       remember_if_best(rec);
+      if (average_) impl_.copy_state(live);
       if (!o_.checkpoint.empty()) save_checkpoint(o_.checkpoint, checkpoint(epoch));
       if (callback_ && !callback_(progress(epoch, steps_, rec.train_loss, &rec))) result_.cancelled = true;
       if (o_.patience > 0 && bad_epochs_ >= o_.patience) {
@@ -153,11 +160,25 @@ class Run {
     return o_.learning_rate * 0.5 * (1 + std::cos(M_PI * t));
   }
 
-  // The identity of this run, which a checkpoint must match to be continued.
+  // Loads the weight average into the network; returns a copy of the weights it replaced.
+  NamedTensors load_average() {
+    NamedTensors live;
+    for (const auto& [name, t] : impl_.named_state()) live.emplace_back(name, t.detach().clone());
+    impl_.copy_state(average_->state());
+    return live;
+  }
+
+  // The identity of this run, which a checkpoint must match to be continued. The options
+  // that change what each step trains on are named only when on, so checkpoints made
+  // before they existed still resume.
   nlohmann::json fingerprint() const {
-    return {{"arch", model_.arch()},         {"classes", model_.classes()},     {"image_size", model_.image_size()},
-            {"channels", model_.channels()}, {"train_images", train_.size()},   {"val_images", val_.size()},
-            {"epochs", o_.epochs},           {"batch_size", o_.batch_size},     {"seed", o_.seed}};
+    nlohmann::json f = {{"arch", model_.arch()},         {"classes", model_.classes()},   {"image_size", model_.image_size()},
+                        {"channels", model_.channels()}, {"train_images", train_.size()}, {"val_images", val_.size()},
+                        {"epochs", o_.epochs},           {"batch_size", o_.batch_size},   {"seed", o_.seed}};
+    if (o_.ema > 0) f["ema"] = o_.ema;
+    if (o_.mixup > 0) f["mixup"] = o_.mixup;
+    if (o_.label_smoothing > 0) f["label_smoothing"] = o_.label_smoothing;
+    return f;
   }
 
   // Continues from the checkpoint; returns the last epoch it finished.
@@ -168,6 +189,10 @@ class Run {
       load_optimizer(*optimizer_, c.optimizer);
     } catch (const c10::Error& e) {
       throw ModelError(fmt::format("{}: unreadable checkpoint ({})", o_.checkpoint, e.what_without_backtrace()));
+    }
+    if (average_) {
+      if (c.average.empty()) throw ModelError(fmt::format("{}: checkpoint lacks the weight average", o_.checkpoint));
+      average_->restore(std::move(c.average));
     }
     best_ = std::move(c.best);
     bad_epochs_ = c.bad_epochs;
@@ -187,6 +212,7 @@ class Run {
     c.history = result_.history;
     c.weights = impl_.named_state();
     c.best = best_;
+    if (average_) c.average = average_->state();
     c.optimizer = optimizer_bytes(*optimizer_);
     return c;
   }
@@ -223,6 +249,7 @@ class Run {
       lr_ = learning_rate(global_step);
       set_learning_rate(*optimizer_, lr_);
       loss_sum += train_step(net, *optimizer_, x, y, loss_options_, o_.bf16);
+      if (average_) average_->update(impl_.named_state(), global_step);
       images_done_ += batch->n;
       if (callback_ && !callback_(progress(epoch, step + 1, loss_sum / (step + 1), nullptr))) {
         result_.cancelled = true;
@@ -303,6 +330,7 @@ class Run {
   void finish() {
     for (auto& p : impl_.net->parameters()) p.set_requires_grad(true);
     if (o_.keep == Keep::Best && !best_.empty()) impl_.copy_state(best_);
+    else if (average_ && !average_->state().empty()) impl_.copy_state(average_->state());
     impl_.net->eval();
     impl_.weights_changed();
     if (result_.history.empty()) return;  // cancelled before the first epoch ended
@@ -374,6 +402,7 @@ class Run {
   double lr_ = 0;
   FitResult result_;
   NamedTensors best_;
+  std::optional<WeightAverage> average_;  // TrainOptions::ema
   double best_score_ = -std::numeric_limits<double>::infinity();
   int bad_epochs_ = 0;
   std::int64_t images_done_ = 0;

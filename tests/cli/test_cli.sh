@@ -59,16 +59,16 @@ awk '/^epoch 1\/1  step [0-9]+\/[0-9]+ / && !step { step = NR } /^epoch 1\/1 .*v
   grep -q "(test-time augmentation)" "$work/eval_tta" && grep -q "confusion matrix" "$work/eval_tta" &&
   ok "evaluate --tta says so beside its figures" || { bad "evaluate --tta"; tail "$work/eval_tta"; }
 
-# Options beside the automatic ones (here --label-smoothing and --mixup) reach the chosen run.
+# Options beside the automatic ones (here --label-smoothing, --mixup and --ema) reach the chosen run.
 if "$xk" train "$work/data" -o "$work/auto.xrk" --size 32 --arch auto --epochs auto --augment auto --budget 20s \
-     --label-smoothing 0.1 --mixup 0.2 > "$work/auto.log" 2>&1 && grep -q "auto-select chose resnet" "$work/auto.log" &&
+     --label-smoothing 0.1 --mixup 0.2 --ema 0.99 > "$work/auto.log" 2>&1 && grep -q "auto-select chose resnet" "$work/auto.log" &&
    grep -q "why:" "$work/auto.log" && "$xk" info "$work/auto.xrk" | grep -q "^auto-select"; then
   ok "train with auto-select explains its choice and records it in the model"
 else
   bad "auto-select"; tail -20 "$work/auto.log"
 fi
-"$xk" info --json "$work/auto.xrk" | /usr/bin/python3 -c 'import json,sys; o = json.load(sys.stdin)["options"]; assert o["label_smoothing"] == 0.1 and o["mixup"] == 0.2' &&
-  ok "train's --label-smoothing and --mixup reach the model card" || bad "--label-smoothing or --mixup not recorded"
+"$xk" info --json "$work/auto.xrk" | /usr/bin/python3 -c 'import json,sys; o = json.load(sys.stdin)["options"]; assert o["label_smoothing"] == 0.1 and o["mixup"] == 0.2 and o["ema"] == 0.99' &&
+  ok "train's --label-smoothing, --mixup and --ema reach the model card" || bad "--label-smoothing, --mixup or --ema not recorded"
 
 mkdir -p "$work/incoming"
 cp "$data/NORMAL/$(ls "$data/NORMAL" | head -1)" "$work/incoming/a.jpeg"

@@ -1,0 +1,27 @@
+#include "train/weight_average.hpp"
+
+#include <algorithm>
+
+#include "xraykit/error.hpp"
+
+namespace xraykit {
+
+WeightAverage::WeightAverage(double decay) : decay_(decay) {}
+
+void WeightAverage::update(const NamedTensors& state, std::int64_t step) {
+  torch::NoGradGuard no_grad;
+  if (average_.empty()) {
+    for (const auto& [name, t] : state) average_.emplace_back(name, t.detach().clone());
+    return;
+  }
+  if (state.size() != average_.size()) throw InvalidArgument("weight average: the network's state changed shape");
+  const double d = std::min(decay_, (1.0 + static_cast<double>(step)) / (10.0 + static_cast<double>(step)));
+  for (std::size_t i = 0; i < state.size(); ++i) {
+    torch::Tensor& avg = average_[i].second;
+    const torch::Tensor& now = state[i].second;
+    if (avg.is_floating_point()) avg.mul_(d).add_(now.detach(), 1 - d);
+    else avg.copy_(now);
+  }
+}
+
+}  // namespace xraykit
