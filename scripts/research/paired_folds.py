@@ -1,11 +1,17 @@
 """Compares two recipes fold by fold on `xraykit evaluate --shifts` outputs (markdown).
 
-usage: python3 scripts/research/paired_folds.py A_PATTERN B_PATTERN FOLD [FOLD ...]
-  e.g. scripts/research/paired_folds.py /work/kf/S{}.eval /work/kf/ST{}.eval 1 2 3 4 5
+usage: python3 scripts/research/paired_folds.py A B FOLD [FOLD ...]
+  A and B: an evaluation output pattern with {} for the fold (/work/kf/S{}.eval), or
+  RECORDS.jsonl#NAME for the summaries saved there (docs/research/binary_folds.jsonl#B)
+  e.g. scripts/research/paired_folds.py docs/research/binary_folds.jsonl#B /work/kf/L{}.eval 1 2 3 4 5
+       python3 scripts/research/paired_folds.py --save RECORDS.jsonl NAME PATTERN FOLD [FOLD ...]
+  --save appends each fold's summary rows (what the comparison reads) to RECORDS.jsonl, so
+  that comparisons outlive the models and evaluation outputs.
 Each figure (AUC, accuracy, sensitivity, specificity; unshifted, mean and worst over the
 shifts): the mean of A and of B over the folds, the per-fold difference B - A as mean +-
 standard deviation, and in how many folds B is higher. Folds are paired: the same images.
 """
+import json
 import statistics
 import sys
 
@@ -15,10 +21,33 @@ ROWS = [("validation as is", "none"), ("mean over the shifts", "mean (shifted)")
 FIGURES = ["AUC", "accuracy", "sensitivity", "specificity"]
 
 
+def summary(source, fold):
+    """The rows of ROWS for one fold of a recipe: from its evaluation output or a saved record."""
+    if ".jsonl#" in source:
+        path, name = source.split("#", 1)
+        for line in open(path):
+            record = json.loads(line)
+            if record["recipe"] == name and str(record["fold"]) == str(fold):
+                return record["rows"]
+        sys.exit(f"{path}: no record of {name}, fold {fold}")
+    rows = parse(source.format(fold))[1]
+    return {row: rows[row] for _, row in ROWS}
+
+
+def save(path, name, pattern, folds):
+    with open(path, "a") as out:
+        for f in folds:
+            out.write(json.dumps({"recipe": name, "fold": int(f), "source": pattern.format(f),
+                                  "rows": summary(pattern, f)}) + "\n")
+
+
 def main():
-    a_pattern, b_pattern, folds = sys.argv[1], sys.argv[2], sys.argv[3:]
-    a = [parse(a_pattern.format(f))[1] for f in folds]
-    b = [parse(b_pattern.format(f))[1] for f in folds]
+    if sys.argv[1] == "--save":
+        save(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:])
+        return
+    a_source, b_source, folds = sys.argv[1], sys.argv[2], sys.argv[3:]
+    a = [summary(a_source, f) for f in folds]
+    b = [summary(b_source, f) for f in folds]
     print(f"| figure ({len(folds)} folds) | A | B | B - A | B higher |")
     print("|---|---|---|---|---|")
     for label, row in ROWS:
