@@ -6,6 +6,8 @@
 
 #include <doctest/doctest.h>
 
+#include "xraykit/error.hpp"
+
 using namespace xraykit;
 
 namespace {
@@ -38,9 +40,19 @@ TEST_CASE("weight average: a copy at first, then the ramped exponential average,
   CHECK(avg.state()[0].second[0][1].item<float>() == doctest::Approx(0.99 * before + 0.01 * 10));
   CHECK(avg.state()[1].second.item<std::int64_t>() == 3);
 
+  // A restored average continues from its own copy of the saved tensors.
+  const float saved = avg.state()[0].second[0][0].item<float>();
   WeightAverage resumed(0.99);
   resumed.restore(avg.state());
   resumed.update(state_of(0, 4), 100001);
-  avg.update(state_of(0, 4), 100001);
-  CHECK(torch::equal(resumed.state()[0].second, avg.state()[0].second));
+  CHECK(resumed.state()[0].second[0][0].item<float>() == doctest::Approx(0.99 * saved));
+  CHECK(avg.state()[0].second[0][0].item<float>() == doctest::Approx(saved));  // untouched
+
+  // An average from another network is refused by name or shape, not blended.
+  NamedTensors renamed = state_of(0, 5);
+  renamed[0].first = "fc.weight";
+  CHECK_THROWS_WITH_AS(resumed.update(renamed, 100002), doctest::Contains("fc.weight"), ModelError);
+  NamedTensors reshaped = state_of(0, 5);
+  reshaped[0].second = torch::zeros({2});
+  CHECK_THROWS_AS(resumed.update(reshaped, 100002), ModelError);
 }

@@ -168,9 +168,10 @@ class Run {
     return live;
   }
 
-  // The identity of this run, which a checkpoint must match to be continued. The options
-  // that change what each step trains on are named only when on, so checkpoints made
-  // before they existed still resume.
+  // The identity of this run, which a checkpoint must match to be continued. ema, mixup and
+  // label smoothing are named only when on, so checkpoints of runs without them, older ones
+  // included, still resume. (Augmentation, balance and the optimiser's settings are not
+  // named: a resume with others goes on with them.)
   nlohmann::json fingerprint() const {
     nlohmann::json f = {{"arch", model_.arch()},         {"classes", model_.classes()},   {"image_size", model_.image_size()},
                         {"channels", model_.channels()}, {"train_images", train_.size()}, {"val_images", val_.size()},
@@ -192,7 +193,7 @@ class Run {
     }
     if (average_) {
       if (c.average.empty()) throw ModelError(fmt::format("{}: checkpoint lacks the weight average", o_.checkpoint));
-      average_->restore(std::move(c.average));
+      average_->restore(c.average);
     }
     best_ = std::move(c.best);
     bad_epochs_ = c.bad_epochs;

@@ -19,13 +19,14 @@ class WeightAverage {
   /// the average. The decay ramps up as min(decay, (1 + step) / (10 + step)), so the random
   /// initial weights are forgotten within the first epoch. The first call copies the state.
   /// Floating-point tensors are averaged (BatchNorm's running statistics too); others, such
-  /// as BatchNorm's batch count, are copied.
+  /// as BatchNorm's batch count, are copied. ModelError if `state`'s names or shapes are not
+  /// the average's (a restored average from another network).
   void update(const NamedTensors& state, std::int64_t step);
 
   /// The averaged state, in `update`'s order (empty before the first update).
   const NamedTensors& state() const { return average_; }
-  /// Continues from a saved average (a checkpoint's).
-  void restore(NamedTensors average) { average_ = std::move(average); }
+  /// Continues from a saved average (a checkpoint's); takes copies, since update writes into them.
+  void restore(const NamedTensors& average);
 
  private:
   double decay_;

@@ -82,8 +82,7 @@ void add_options(CLI::App* cmd, TrainArgs& a) {
       ->capture_default_str();
   cmd->add_option("--ema", a.train.ema,
                   "Keep an exponential moving average of the weights, this much of the old average per step "
-                  "(0 = off; 0.998 is usual)")
-      ->check(CLI::Range(0.0, 0.999999))
+                  "(0 = off; 0.998 is usual; below 1)")
       ->capture_default_str();
   cmd->add_option("--keep", a.keep, "Weights to keep: last (end of the schedule) or best (validation AUC)")
       ->check(CLI::IsMember({"best", "last"}))->capture_default_str();
