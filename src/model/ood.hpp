@@ -21,6 +21,13 @@ namespace xraykit {
 
 using NamedTensors = std::vector<std::pair<std::string, torch::Tensor>>;
 
+/// Copies that own their storage (named_state() returns the network's own tensors).
+inline NamedTensors clone_tensors(const NamedTensors& tensors) {
+  NamedTensors out;
+  for (const auto& [name, t] : tensors) out.emplace_back(name, t.detach().clone());
+  return out;
+}
+
 class OodCheck {
  public:
   /// features: N x D pooled features of in-distribution images; labels in [0, classes).

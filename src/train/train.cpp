@@ -162,8 +162,7 @@ class Run {
 
   // Loads the weight average into the network; returns a copy of the weights it replaced.
   NamedTensors load_average() {
-    NamedTensors live;
-    for (const auto& [name, t] : impl_.named_state()) live.emplace_back(name, t.detach().clone());
+    NamedTensors live = clone_tensors(impl_.named_state());
     impl_.copy_state(average_->state());
     return live;
   }
@@ -295,8 +294,7 @@ class Run {
     const double score = std::isfinite(rec.val_auc) ? rec.val_auc : -rec.val_loss;
     if (best_.empty() || score > best_score_) {
       best_score_ = score;
-      best_.clear();
-      for (const auto& [name, t] : impl_.named_state()) best_.emplace_back(name, t.detach().clone());
+      best_ = clone_tensors(impl_.named_state());
       result_.best_epoch = rec.epoch;
       bad_epochs_ = 0;
     } else {

@@ -10,15 +10,12 @@ namespace xraykit {
 
 WeightAverage::WeightAverage(double decay) : decay_(decay) {}
 
-void WeightAverage::restore(const NamedTensors& average) {
-  average_.clear();
-  for (const auto& [name, t] : average) average_.emplace_back(name, t.detach().clone());
-}
+void WeightAverage::restore(const NamedTensors& average) { average_ = clone_tensors(average); }
 
 void WeightAverage::update(const NamedTensors& state, std::int64_t step) {
   torch::NoGradGuard no_grad;
   if (average_.empty()) {
-    for (const auto& [name, t] : state) average_.emplace_back(name, t.detach().clone());
+    restore(state);
     return;
   }
   if (state.size() != average_.size())
