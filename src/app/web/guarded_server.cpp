@@ -13,6 +13,8 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <stdexcept>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -24,9 +26,14 @@ namespace {
 
 enum class Phase { Header, Body, Answering };
 
-// Set by the pool on the thread that runs a connection it has no room for: that connection
-// is closed unanswered. (httplib hands the pool closures that hide the socket.)
-thread_local bool t_refuse = false;
+// A connection served for less than this is never closed to make room: a client slowed by a
+// busy machine is not mistaken for one holding a thread on purpose.
+constexpr std::chrono::milliseconds kEvictionGrace{250};
+
+// httplib hands the pool closures that hide the socket; run while this is set, a closure only
+// names its socket (in t_socket) and serves nothing.
+thread_local bool t_probe = false;
+thread_local int t_socket = -1;
 
 int millis_until(Clock::time_point t, std::chrono::milliseconds cap) {
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(t - Clock::now());
@@ -36,6 +43,13 @@ int millis_until(Clock::time_point t, std::chrono::milliseconds cap) {
 bool poll_for(int sock, short events, int millis) {
   pollfd p{sock, events, 0};
   return ::poll(&p, 1, millis) > 0;
+}
+
+// The connection's whole request header is already here: serving it takes no waiting.
+bool header_waiting(int sock) {
+  char buf[4096];
+  const ssize_t n = ::recv(sock, buf, sizeof buf, MSG_PEEK | MSG_DONTWAIT);
+  return n > 0 && std::string_view(buf, static_cast<std::size_t>(n)).find("\r\n\r\n") != std::string_view::npos;
 }
 
 }  // namespace
@@ -54,13 +68,15 @@ class Connections {
     std::lock_guard lock(mutex_);
     states_.erase(sock);
   }
-  // Shuts down the connection longest waiting for its header, else the one longest sending its
-  // body; its thread then sees the end of its stream and moves on.
+  // Shuts down, of the connections served for longer than the grace, the one longest waiting
+  // for its header, else the one longest sending its body; its thread then sees the end of its
+  // stream and moves on.
   void evict_one() {
     std::lock_guard lock(mutex_);
+    const auto graced = Clock::now() - kEvictionGrace;
     auto victim = states_.end();
     for (auto it = states_.begin(); it != states_.end(); ++it) {
-      if (it->second.phase == Phase::Answering) continue;
+      if (it->second.phase == Phase::Answering || it->second.since > graced) continue;
       if (victim == states_.end() || std::pair(it->second.phase, it->second.since) < std::pair(victim->second.phase, victim->second.since))
         victim = it;
     }
@@ -80,32 +96,42 @@ class Connections {
 
 namespace {
 
-// httplib's TaskQueue: a fixed pool of threads taking connections newest first; a connection
-// arriving when all threads are busy makes one room (Connections::evict_one).
+// httplib's TaskQueue: a fixed pool of threads. While connections wait for a thread, one
+// holder past the grace is closed at each arrival and every kRoomCheck (Connections::evict_one).
+// Waiting connections whose request header is already here go first, else the newest; beyond
+// one waiting per thread, the oldest whose header is not here is closed unanswered, so a flood
+// of half-sent requests cannot push out a complete one.
 class ConnectionPool : public httplib::TaskQueue {
  public:
   ConnectionPool(std::size_t threads, std::shared_ptr<Connections> connections) : connections_(std::move(connections)) {
     for (std::size_t i = 0; i < threads; ++i) threads_.emplace_back([this] { work(); });
+    room_maker_ = std::thread([this] { make_room(); });
   }
 
   void enqueue(std::function<void()> fn) override {
-    std::function<void()> refused;
+    t_probe = true;
+    t_socket = -1;
+    fn();
+    t_probe = false;
+    if (t_socket < 0) throw std::logic_error("the connection pool could not learn a connection's socket");
+    int refused = -1;
     bool full = false;
     {
       std::lock_guard lock(mutex_);
-      jobs_.push_back(std::move(fn));
+      jobs_.push_back(Job{t_socket, std::move(fn)});
       full = busy_ + jobs_.size() > threads_.size();
       if (jobs_.size() > threads_.size()) {
-        refused = std::move(jobs_.front());
-        jobs_.pop_front();
+        const auto it = std::find_if(jobs_.begin(), jobs_.end(), [](const Job& j) { return !header_waiting(j.sock); });
+        const auto drop = it == jobs_.end() ? jobs_.begin() : it;
+        refused = drop->sock;
+        jobs_.erase(drop);
       }
     }
     cond_.notify_one();
     if (full) connections_->evict_one();
-    if (refused) {
-      t_refuse = true;
-      refused();  // closes its socket at once
-      t_refuse = false;
+    if (refused >= 0) {
+      ::shutdown(refused, SHUT_RDWR);
+      ::close(refused);
     }
   }
 
@@ -115,10 +141,20 @@ class ConnectionPool : public httplib::TaskQueue {
       stopping_ = true;
     }
     cond_.notify_all();
+    stop_cond_.notify_all();
     for (auto& t : threads_) t.join();
+    room_maker_.join();
   }
 
  private:
+  // Arrivals alone cannot be relied on to make room: the clients waiting send nothing new.
+  static constexpr std::chrono::milliseconds kRoomCheck{50};
+
+  struct Job {
+    int sock;
+    std::function<void()> serve;  ///< serves the connection, then closes it
+  };
+
   void work() {
     for (;;) {
       std::function<void()> fn;
@@ -126,8 +162,10 @@ class ConnectionPool : public httplib::TaskQueue {
         std::unique_lock lock(mutex_);
         cond_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
         if (jobs_.empty()) return;  // stopping, nothing left
-        fn = std::move(jobs_.back());
-        jobs_.pop_back();
+        const auto ready = std::find_if(jobs_.rbegin(), jobs_.rend(), [](const Job& j) { return header_waiting(j.sock); });
+        const auto next = ready == jobs_.rend() ? std::prev(jobs_.end()) : std::prev(ready.base());
+        fn = std::move(next->serve);
+        jobs_.erase(next);
         ++busy_;
       }
       fn();
@@ -136,11 +174,24 @@ class ConnectionPool : public httplib::TaskQueue {
     }
   }
 
+  void make_room() {
+    std::unique_lock lock(mutex_);
+    while (!stopping_) {
+      stop_cond_.wait_for(lock, kRoomCheck);
+      if (stopping_ || jobs_.empty() || busy_ < threads_.size()) continue;
+      lock.unlock();
+      connections_->evict_one();
+      lock.lock();
+    }
+  }
+
   std::shared_ptr<Connections> connections_;
   std::vector<std::thread> threads_;
+  std::thread room_maker_;
   std::mutex mutex_;
-  std::condition_variable cond_;
-  std::deque<std::function<void()>> jobs_;
+  std::condition_variable cond_;       ///< a job waits, or stopping
+  std::condition_variable stop_cond_;  ///< stopping (the room maker's own, so no job's wake-up is lost to it)
+  std::deque<Job> jobs_;
   std::size_t busy_ = 0;
   bool stopping_ = false;
 };
@@ -271,7 +322,11 @@ GuardedServer::~GuardedServer() = default;
 void GuardedServer::widen_accept_queue(int backlog) { ::listen(svr_sock_, backlog); }
 
 bool GuardedServer::process_and_close_socket(socket_t sock) {
-  if (!t_refuse) serve_connection(sock);
+  if (t_probe) {
+    t_socket = sock;
+    return true;
+  }
+  serve_connection(sock);
   ::shutdown(sock, SHUT_RDWR);
   ::close(sock);
   return true;
