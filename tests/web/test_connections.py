@@ -92,7 +92,7 @@ def test_a_client_slow_to_send_its_request_is_not_cut_off_by_newcomers(small_ser
         try:
             time.sleep(0.5)
             with connect(small_server) as client:
-                time.sleep(0.02)
+                time.sleep(0.1)  # a thread takes it; its 250 ms start
                 slow += half_sent(small_server, 25)
                 client.sendall(HEALTHZ)
                 assert status_of_reply(client, HEADER_TIMEOUT + 2) == 200

@@ -9,11 +9,12 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <map>
 #include <mutex>
-#include <stdexcept>
 #include <string_view>
 #include <thread>
 #include <vector>
@@ -26,8 +27,8 @@ namespace {
 
 enum class Phase { Header, Body, Answering };
 
-// A connection served for less than this is never closed to make room: a client slowed by a
-// busy machine is not mistaken for one holding a thread on purpose.
+// A connection that began waiting for its header, or sending its body, less than this ago is
+// never closed to make room: a client slowed by a busy machine is not taken for an attacker.
 constexpr std::chrono::milliseconds kEvictionGrace{250};
 
 // httplib hands the pool closures that hide the socket; run while this is set, a closure only
@@ -45,7 +46,8 @@ bool poll_for(int sock, short events, int millis) {
   return ::poll(&p, 1, millis) > 0;
 }
 
-// The connection's whole request header is already here: serving it takes no waiting.
+// The connection's whole request header is already here: serving it takes no waiting. (Only
+// the first 4 KiB are looked at: a longer header counts as not here yet, as nearly none are.)
 bool header_waiting(int sock) {
   char buf[4096];
   const ssize_t n = ::recv(sock, buf, sizeof buf, MSG_PEEK | MSG_DONTWAIT);
@@ -113,21 +115,25 @@ class ConnectionPool : public httplib::TaskQueue {
     t_socket = -1;
     fn();
     t_probe = false;
-    if (t_socket < 0) throw std::logic_error("the connection pool could not learn a connection's socket");
+    if (t_socket < 0) {  // httplib no longer hands its sockets to process_and_close_socket
+      std::fputs("xraykit: the web server's connection pool cannot learn its connections' sockets\n", stderr);
+      std::abort();
+    }
     int refused = -1;
     bool full = false;
     {
       std::lock_guard lock(mutex_);
-      jobs_.push_back(Job{t_socket, std::move(fn)});
+      jobs_.push_back(Job{t_socket, false, std::move(fn)});
       full = busy_ + jobs_.size() > threads_.size();
       if (jobs_.size() > threads_.size()) {
-        const auto it = std::find_if(jobs_.begin(), jobs_.end(), [](const Job& j) { return !header_waiting(j.sock); });
+        const auto it = std::find_if(jobs_.begin(), jobs_.end(), [](Job& j) { return !j.header_here(); });
         const auto drop = it == jobs_.end() ? jobs_.begin() : it;
         refused = drop->sock;
         jobs_.erase(drop);
       }
     }
     cond_.notify_one();
+    room_cond_.notify_one();
     if (full) connections_->evict_one();
     if (refused >= 0) {
       ::shutdown(refused, SHUT_RDWR);
@@ -141,7 +147,7 @@ class ConnectionPool : public httplib::TaskQueue {
       stopping_ = true;
     }
     cond_.notify_all();
-    stop_cond_.notify_all();
+    room_cond_.notify_all();
     for (auto& t : threads_) t.join();
     room_maker_.join();
   }
@@ -152,7 +158,9 @@ class ConnectionPool : public httplib::TaskQueue {
 
   struct Job {
     int sock;
+    bool complete;                ///< its whole header was seen (what has arrived stays)
     std::function<void()> serve;  ///< serves the connection, then closes it
+    bool header_here() { return complete = complete || header_waiting(sock); }
   };
 
   void work() {
@@ -162,7 +170,7 @@ class ConnectionPool : public httplib::TaskQueue {
         std::unique_lock lock(mutex_);
         cond_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
         if (jobs_.empty()) return;  // stopping, nothing left
-        const auto ready = std::find_if(jobs_.rbegin(), jobs_.rend(), [](const Job& j) { return header_waiting(j.sock); });
+        const auto ready = std::find_if(jobs_.rbegin(), jobs_.rend(), [](Job& j) { return j.header_here(); });
         const auto next = ready == jobs_.rend() ? std::prev(jobs_.end()) : std::prev(ready.base());
         fn = std::move(next->serve);
         jobs_.erase(next);
@@ -176,9 +184,10 @@ class ConnectionPool : public httplib::TaskQueue {
 
   void make_room() {
     std::unique_lock lock(mutex_);
-    while (!stopping_) {
-      stop_cond_.wait_for(lock, kRoomCheck);
-      if (stopping_ || jobs_.empty() || busy_ < threads_.size()) continue;
+    for (;;) {
+      room_cond_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
+      if (room_cond_.wait_for(lock, kRoomCheck, [this] { return stopping_; })) return;
+      if (jobs_.empty() || busy_ < threads_.size()) continue;
       lock.unlock();
       connections_->evict_one();
       lock.lock();
@@ -190,7 +199,7 @@ class ConnectionPool : public httplib::TaskQueue {
   std::thread room_maker_;
   std::mutex mutex_;
   std::condition_variable cond_;       ///< a job waits, or stopping
-  std::condition_variable stop_cond_;  ///< stopping (the room maker's own, so no job's wake-up is lost to it)
+  std::condition_variable room_cond_;  ///< the room maker's own (so no worker's wake-up is lost to it)
   std::deque<Job> jobs_;
   std::size_t busy_ = 0;
   bool stopping_ = false;

@@ -8,9 +8,11 @@
 // - its body must arrive at `min_body_rate` bytes/s or faster, after a grace of header_timeout;
 // - while connections wait for a thread, each arrival, and every 50 ms, closes the connection
 //   that has waited longest for its request header (else the one longest sending its body;
-//   never one whose request is being answered, nor one served for less than 250 ms: a client
-//   slowed by a busy machine is not taken for an attacker);
-// - waiting connections whose whole header has arrived are served first, else the newest, so
+//   never one whose request is being answered, nor one that began waiting for its header, or
+//   sending its body, less than 250 ms ago: a client slowed by a busy machine is not taken for
+//   an attacker);
+// - waiting connections whose whole header (up to 4 KiB) has arrived are served first, else the
+//   newest, so
 //   /healthz and the login answer within a second under a flood of slow clients;
 // - the kernel's queue of connections not yet accepted is widened (widen_accept_queue);
 // - at most as many connections wait for a thread as there are threads: beyond that the
