@@ -4,9 +4,10 @@ usage: python3 scripts/research/paired_folds.py A B FOLD [FOLD ...]
   A and B: an evaluation output pattern with {} for the fold (/work/kf/S{}.eval), or
   RECORDS.jsonl#NAME for the summaries saved there (docs/research/binary_folds.jsonl#B)
   e.g. scripts/research/paired_folds.py docs/research/binary_folds.jsonl#B /work/kf/L{}.eval 1 2 3 4 5
-       python3 scripts/research/paired_folds.py --save RECORDS.jsonl NAME PATTERN FOLD [FOLD ...]
+       python3 scripts/research/paired_folds.py --save RECORDS.jsonl NAME PATTERN FOLD [FOLD ...] [--note TEXT]
   --save appends each fold's summary rows (what the comparison reads) to RECORDS.jsonl, so
-  that comparisons outlive the models and evaluation outputs.
+  that comparisons outlive the models and evaluation outputs; --note says how they were made
+  where that differs from the recipe's other folds (another machine, fp32 instead of bf16).
 Each figure (AUC, accuracy, sensitivity, specificity; unshifted, mean and worst over the
 shifts): the mean of A and of B over the folds, the per-fold difference B - A as mean +-
 standard deviation, and in how many folds B is higher. Folds are paired: the same images.
@@ -34,18 +35,26 @@ def summary(source, fold):
     return {row: rows[row] for _, row in ROWS}
 
 
-def save(path, name, pattern, folds):
+def save(path, name, pattern, folds, note):
     with open(path, "a") as out:
         for f in folds:
-            out.write(json.dumps({"recipe": name, "fold": int(f), "source": pattern.format(f),
-                                  "rows": summary(pattern, f)}) + "\n")
+            source = pattern.format(f) + (f" ({note})" if note else "")
+            out.write(json.dumps({"recipe": name, "fold": int(f), "source": source, "rows": summary(pattern, f)}) + "\n")
 
 
 def main():
-    if sys.argv[1] == "--save":
-        save(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:])
+    args = sys.argv[1:]
+    note = ""
+    if "--note" in args and args.index("--note") + 1 < len(args):
+        i = args.index("--note")
+        note = args.pop(i + 1)
+        args.pop(i)
+    if len(args) < 3 or (args[0] == "--save" and len(args) < 5):
+        sys.exit(__doc__)
+    if args[0] == "--save":
+        save(args[1], args[2], args[3], args[4:], note)
         return
-    a_source, b_source, folds = sys.argv[1], sys.argv[2], sys.argv[3:]
+    a_source, b_source, folds = args[0], args[1], args[2:]
     a = [summary(a_source, f) for f in folds]
     b = [summary(b_source, f) for f in folds]
     print(f"| figure ({len(folds)} folds) | A | B | B - A | B higher |")
