@@ -142,6 +142,7 @@ xrk_train_params xrk_train_default_params(void) {
   p.threshold_rule = threshold_rule.c_str();
   p.mixup = d.mixup;
   p.ema = d.ema;
+  p.cutmix = d.cutmix;
   return p;
 }
 
@@ -166,6 +167,7 @@ xrk_status xrk_classifier_fit(xrk_classifier* model, const xrk_dataset* train, c
     o.label_smoothing = p.label_smoothing;
     o.mixup = p.mixup;
     o.ema = p.ema;
+    o.cutmix = p.cutmix;
     o.balance = static_cast<xraykit::Balance>(p.balance);
     o.keep = static_cast<xraykit::Keep>(p.keep);
     if (p.threshold_rule) o.threshold_rule = xraykit::parse_threshold_rule(p.threshold_rule);

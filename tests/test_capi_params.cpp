@@ -12,6 +12,7 @@ TEST_CASE("C params: fields past an older caller's struct_size keep their defaul
   p.epochs = 3;
   p.mixup = 5;  // set, but past the struct_size of a caller from before them
   p.ema = 0.5;
+  p.cutmix = 0.7;
   auto as_given = [&](std::size_t size) {
     p.struct_size = static_cast<decltype(p.struct_size)>(size);
     return xrk::params_or_default(&p, defaults);
@@ -24,7 +25,11 @@ TEST_CASE("C params: fields past an older caller's struct_size keep their defaul
   const xrk_train_params with_mixup = as_given(offsetof(xrk_train_params, ema));
   CHECK(with_mixup.mixup == 5.0);
   CHECK(with_mixup.ema == 0.0);
+  const xrk_train_params with_ema = as_given(offsetof(xrk_train_params, cutmix));
+  CHECK(with_ema.ema == 0.5);
+  CHECK(with_ema.cutmix == 0.0);
   const xrk_train_params whole = as_given(sizeof(xrk_train_params));
   CHECK(whole.ema == 0.5);
+  CHECK(whole.cutmix == 0.7);
   CHECK_THROWS_AS(as_given(0), xrk::Failure);
 }

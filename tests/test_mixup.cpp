@@ -83,3 +83,51 @@ TEST_CASE("mixup: the weighted loss on probability targets is the loss on class 
   CHECK(training_loss(logits, one_hot, plain).item<double>() ==
         doctest::Approx(training_loss(logits, labels, plain).item<double>()).epsilon(1e-6));
 }
+
+TEST_CASE("cutmix: each image is its own but for one box, the same in all, from its partner, and lambda is the rest's share") {
+  const int n = 8, h = 12, w = 20;
+  // Image i holds the value i everywhere, so each pixel says which image it came from.
+  const torch::Tensor images = torch::arange(n, torch::kFloat32).view({n, 1, 1, 1}).expand({n, 3, h, w}).contiguous();
+  const torch::Tensor labels = torch::tensor(std::vector<int64_t>{0, 1, 0, 1, 1, 0, 0, 1}, torch::kInt64);
+  int boxes = 0, at_border = 0;
+  for (std::uint64_t seed = 1; seed <= 40; ++seed) {
+    CAPTURE(seed);
+    Rng rng(seed);
+    const MixedBatch m = cut_batch(images, labels, 2, 1.0, rng);
+    REQUIRE(m.images.sizes() == images.sizes());
+    REQUIRE(m.targets.sizes() == torch::IntArrayRef({n, 2}));
+    torch::Tensor box;
+    std::vector<int64_t> partners;
+    for (int i = 0; i < n; ++i) {
+      CAPTURE(i);
+      CHECK(m.images[i].eq(m.images[i][0]).all().item<bool>());  // all channels alike
+      const torch::Tensor changed = m.images[i][0].ne(static_cast<double>(i));
+      const int64_t own = labels[i].item<int64_t>();
+      if (!changed.any().item<bool>()) {  // its partner is itself, or the box is empty
+        CHECK(m.targets[i][own].item<double>() == doctest::Approx(1.0));
+        continue;
+      }
+      const torch::Tensor pasted = m.images[i][0].masked_select(changed);
+      const auto partner = static_cast<int64_t>(pasted[0].item<double>());
+      CHECK(pasted.eq(static_cast<double>(partner)).all().item<bool>());
+      partners.push_back(partner);
+      if (!box.defined()) box = changed;
+      CHECK(changed.equal(box));
+      const int64_t other = labels[partner].item<int64_t>();
+      for (int64_t c = 0; c < 2; ++c)
+        CHECK(m.targets[i][c].item<double>() ==
+              doctest::Approx(m.lambda * (own == c) + (1 - m.lambda) * (other == c)).epsilon(1e-6));
+    }
+    if (!box.defined()) continue;
+    ++boxes;
+    // lambda is exactly the share of pixels left alone, also where a border clipped the box.
+    CHECK(box.sum().item<double>() == doctest::Approx((1 - m.lambda) * h * w));
+    const torch::Tensor rows = box.any(1), cols = box.any(0);
+    CHECK(box.sum().item<int64_t>() == rows.sum().item<int64_t>() * cols.sum().item<int64_t>());  // a rectangle
+    at_border += rows[0].item<bool>() || rows[h - 1].item<bool>() || cols[0].item<bool>() || cols[w - 1].item<bool>();
+    std::sort(partners.begin(), partners.end());
+    CHECK(std::adjacent_find(partners.begin(), partners.end()) == partners.end());  // a permutation's
+  }
+  CHECK(boxes >= 30);
+  CHECK(at_border >= 5);  // the clipped case was exercised
+}

@@ -274,11 +274,15 @@ TEST_CASE("bf16 training tracks fp32 training step by step") {
   }
 }
 
-TEST_CASE("mixup changes what each step trains on, still learns the blob task, and is recorded") {
+TEST_CASE("mixup and cutmix each change what each step trains on, still learn the blob task, and are recorded") {
   const Dataset train = blob_dataset(160, 1), val = blob_dataset(64, 2);
   TrainOptions plain = quick(1);
   TrainOptions mixed = plain;
-  mixed.mixup = 0.4;
+  double TrainOptions::*lever = nullptr;
+  SUBCASE("mixup") { lever = &TrainOptions::mixup; }
+  SUBCASE("cutmix") { lever = &TrainOptions::cutmix; }
+  REQUIRE(lever != nullptr);
+  mixed.*lever = 0.4;
   ResNetClassifier a("resnet18", {"plain", "blob"}, tiny()), b("resnet18", {"plain", "blob"}, tiny());
   const std::vector<double> without = step_losses(a, train, val, plain), with = step_losses(b, train, val, mixed);
   REQUIRE(without.size() == with.size());
@@ -289,10 +293,10 @@ TEST_CASE("mixup changes what each step trains on, still learns the blob task, a
   ResNetClassifier c("resnet18", {"plain", "blob"}, tiny());
   const FitResult r = c.fit(train, val, mixed);
   CHECK(r.best_val_auc > 0.9);
-  CHECK(c.card().options.mixup == doctest::Approx(0.4));
+  CHECK(c.card().options.*lever == doctest::Approx(0.4));
   TempDir dir;
   c.save((dir / "m.xrk").string());
-  CHECK(ResNetClassifier::load((dir / "m.xrk").string()).card().options.mixup == doctest::Approx(0.4));
+  CHECK(ResNetClassifier::load((dir / "m.xrk").string()).card().options.*lever == doctest::Approx(0.4));
 }
 
 TEST_CASE("ema: the kept weights are the moving average of the steps' weights, and it is recorded") {
@@ -372,7 +376,13 @@ TEST_CASE("fit refuses what it cannot train on") {
     o = quick(1);
     o.mixup = alpha;
     CHECK_THROWS_WITH_AS(m.fit(train, val, o), doctest::Contains("mixup"), InvalidArgument);
+    o = quick(1);
+    o.cutmix = alpha;
+    CHECK_THROWS_WITH_AS(m.fit(train, val, o), doctest::Contains("cutmix"), InvalidArgument);
   }
+  o = quick(1);
+  o.mixup = o.cutmix = 0.2;
+  CHECK_THROWS_WITH_AS(m.fit(train, val, o), doctest::Contains("mixup and cutmix"), InvalidArgument);
   for (const double decay : {-0.5, 1.0, std::nan("")}) {
     o = quick(1);
     o.ema = decay;

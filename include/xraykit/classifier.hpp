@@ -153,6 +153,10 @@ struct TrainOptions {
   /// Below 0.01 both of the Beta draw's gamma variates underflow too often to be a Beta draw.
   static constexpr double kMixupMin = 0.01;
   static constexpr double kMixupMax = 10;
+  /// CutMix: each image gets a box of a shuffled partner's, its targets mixed by the box's
+  /// share of the pixels, the share drawn from Beta(cutmix, cutmix); 0 = off, 1 is usual,
+  /// else in [kMixupMin, kMixupMax]. Not together with mixup.
+  double cutmix = 0;
   /// Exponential moving average of the weights: the averaged weights are validated, kept and
   /// saved instead of the last step's. `ema` is the old average's weight per step, ramped up
   /// as min(ema, (1 + step) / (10 + step)); 0 = off, else in (0, 1) (0.998 is usual).

@@ -26,6 +26,7 @@ json options_json(const TrainOptions& o) {
           {"warmup_epochs", o.warmup_epochs},
           {"label_smoothing", o.label_smoothing},
           {"mixup", o.mixup},
+          {"cutmix", o.cutmix},
           {"ema", o.ema},
           {"balance", to_string(o.balance)},
           {"freeze_epochs", o.freeze_epochs},
@@ -50,6 +51,7 @@ TrainOptions options_from(const json& j) {
   read("warmup_epochs", o.warmup_epochs);
   read("label_smoothing", o.label_smoothing);
   read("mixup", o.mixup);
+  read("cutmix", o.cutmix);
   read("ema", o.ema);
   read("freeze_epochs", o.freeze_epochs);
   read("patience", o.patience);

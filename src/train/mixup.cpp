@@ -1,5 +1,6 @@
 #include "train/mixup.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -19,6 +20,18 @@ double sample_gamma(double shape, Rng& rng) {
   }
 }
 
+torch::Tensor shuffled_order(int64_t n, Rng& rng) {
+  std::vector<int64_t> order(static_cast<std::size_t>(n));
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int64_t>(i);
+  rng.shuffle(order);
+  return torch::tensor(order, torch::kInt64);
+}
+
+torch::Tensor mixed_targets(const torch::Tensor& labels, const torch::Tensor& perm, int64_t classes, double lambda) {
+  const torch::Tensor one_hot = torch::one_hot(labels, classes).to(torch::kFloat32);
+  return one_hot * lambda + one_hot.index_select(0, perm) * (1 - lambda);
+}
+
 }  // namespace
 
 double sample_beta(double alpha, Rng& rng) {
@@ -29,13 +42,31 @@ double sample_beta(double alpha, Rng& rng) {
 MixedBatch mix_batch(const torch::Tensor& images, const torch::Tensor& labels, int64_t classes, double alpha, Rng& rng) {
   MixedBatch m;
   m.lambda = sample_beta(alpha, rng);
-  std::vector<int64_t> order(static_cast<std::size_t>(images.size(0)));
-  for (std::size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int64_t>(i);
-  rng.shuffle(order);
-  const torch::Tensor perm = torch::tensor(order, torch::kInt64);
-  const torch::Tensor one_hot = torch::one_hot(labels, classes).to(torch::kFloat32);
+  const torch::Tensor perm = shuffled_order(images.size(0), rng);
   m.images = images * m.lambda + images.index_select(0, perm) * (1 - m.lambda);
-  m.targets = one_hot * m.lambda + one_hot.index_select(0, perm) * (1 - m.lambda);
+  m.targets = mixed_targets(labels, perm, classes, m.lambda);
+  return m;
+}
+
+MixedBatch cut_batch(const torch::Tensor& images, const torch::Tensor& labels, int64_t classes, double alpha, Rng& rng) {
+  const double drawn = sample_beta(alpha, rng);
+  const torch::Tensor perm = shuffled_order(images.size(0), rng);
+  const int64_t h = images.size(2), w = images.size(3);
+  // A box with the image's aspect whose area is the drawn share 1 - lambda, before clipping.
+  const double side = std::sqrt(1 - drawn);
+  const auto cy = static_cast<int64_t>(rng.uniform() * static_cast<double>(h));
+  const auto cx = static_cast<int64_t>(rng.uniform() * static_cast<double>(w));
+  const auto half_h = static_cast<int64_t>(side * static_cast<double>(h) / 2);
+  const auto half_w = static_cast<int64_t>(side * static_cast<double>(w) / 2);
+  const int64_t y0 = std::clamp<int64_t>(cy - half_h, 0, h), y1 = std::clamp<int64_t>(cy + half_h, 0, h);
+  const int64_t x0 = std::clamp<int64_t>(cx - half_w, 0, w), x1 = std::clamp<int64_t>(cx + half_w, 0, w);
+  using torch::indexing::Slice;
+  MixedBatch m;
+  m.images = images.clone();
+  m.images.index_put_({Slice(), Slice(), Slice(y0, y1), Slice(x0, x1)},
+                      images.index_select(0, perm).index({Slice(), Slice(), Slice(y0, y1), Slice(x0, x1)}));
+  m.lambda = 1 - static_cast<double>((y1 - y0) * (x1 - x0)) / static_cast<double>(h * w);
+  m.targets = mixed_targets(labels, perm, classes, m.lambda);
   return m;
 }
 

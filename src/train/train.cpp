@@ -50,6 +50,9 @@ void validate(const ResNetClassifier& m, const Dataset& train, const Dataset& va
   if (!(o.label_smoothing >= 0 && o.label_smoothing < 1)) throw InvalidArgument("label_smoothing must be in [0, 1)");
   if (!(o.mixup == 0 || (o.mixup >= TrainOptions::kMixupMin && o.mixup <= TrainOptions::kMixupMax)))
     throw InvalidArgument(fmt::format("mixup must be 0 (off) or in [{}, {}]", TrainOptions::kMixupMin, TrainOptions::kMixupMax));
+  if (!(o.cutmix == 0 || (o.cutmix >= TrainOptions::kMixupMin && o.cutmix <= TrainOptions::kMixupMax)))
+    throw InvalidArgument(fmt::format("cutmix must be 0 (off) or in [{}, {}]", TrainOptions::kMixupMin, TrainOptions::kMixupMax));
+  if (o.mixup > 0 && o.cutmix > 0) throw InvalidArgument("mixup and cutmix cannot both be on: choose one");
   if (!(o.ema == 0 || (o.ema > 0 && o.ema < 1))) throw InvalidArgument("ema must be 0 (off) or in (0, 1)");
   if (o.freeze_epochs < 0 || o.patience < 0 || o.warmup_epochs < 0) throw InvalidArgument("negative epoch counts");
   const auto counts = train.class_counts();
@@ -167,8 +170,8 @@ class Run {
     return live;
   }
 
-  // The identity of this run, which a checkpoint must match to be continued. ema, mixup and
-  // label smoothing are named only when on, so checkpoints of runs without them, older ones
+  // The identity of this run, which a checkpoint must match to be continued. ema, mixup, cutmix
+  // and label smoothing are named only when on, so checkpoints of runs without them, older ones
   // included, still resume. (Augmentation, balance and the optimiser's settings are not
   // named: a resume with others goes on with them.)
   nlohmann::json fingerprint() const {
@@ -177,6 +180,7 @@ class Run {
                         {"epochs", o_.epochs},           {"batch_size", o_.batch_size},   {"seed", o_.seed}};
     if (o_.ema > 0) f["ema"] = o_.ema;
     if (o_.mixup > 0) f["mixup"] = o_.mixup;
+    if (o_.cutmix > 0) f["cutmix"] = o_.cutmix;
     if (o_.label_smoothing > 0) f["label_smoothing"] = o_.label_smoothing;
     return f;
   }
@@ -238,11 +242,12 @@ class Run {
       const std::int64_t global_step = (epoch - 1) * steps_ + step;
       torch::Tensor x = as_tensor(*batch);
       torch::Tensor y = torch::tensor(batch->labels, torch::kInt64);
-      if (o_.mixup > 0) {
+      if (o_.mixup > 0 || o_.cutmix > 0) {
         // Its own stream per step: a resumed run draws the same mixes.
         constexpr std::uint64_t kMixupStream = 2'000'003ULL;
         Rng rng(mix_seed(o_.seed, kMixupStream + static_cast<std::uint64_t>(global_step)));
-        MixedBatch mixed = mix_batch(x, y, train_.num_classes(), o_.mixup, rng);
+        MixedBatch mixed = o_.mixup > 0 ? mix_batch(x, y, train_.num_classes(), o_.mixup, rng)
+                                        : cut_batch(x, y, train_.num_classes(), o_.cutmix, rng);
         x = std::move(mixed.images);
         y = std::move(mixed.targets);  // class probabilities: cross_entropy takes either form
       }

@@ -80,6 +80,12 @@ void add_options(CLI::App* cmd, TrainArgs& a) {
                               "(0 = off; 0.2 is usual; at least {})", TrainOptions::kMixupMin))
       ->check(CLI::Range(0.0, TrainOptions::kMixupMax))
       ->capture_default_str();
+  cmd->add_option("--cutmix", a.train.cutmix,
+                  fmt::format("CutMix: paste a box of a shuffled partner into each image, its share of the pixels "
+                              "~ Beta(ALPHA, ALPHA) (0 = off; 1 is usual; at least {}; not with --mixup)",
+                              TrainOptions::kMixupMin))
+      ->check(CLI::Range(0.0, TrainOptions::kMixupMax))
+      ->capture_default_str();
   cmd->add_option("--ema", a.train.ema,
                   "Keep an exponential moving average of the weights, this much of the old average per step "
                   "(0 = off; 0.998 is usual; below 1)")
