@@ -143,6 +143,7 @@ xrk_train_params xrk_train_default_params(void) {
   p.mixup = d.mixup;
   p.ema = d.ema;
   p.cutmix = d.cutmix;
+  p.stochastic_depth = d.stochastic_depth;
   return p;
 }
 
@@ -168,6 +169,7 @@ xrk_status xrk_classifier_fit(xrk_classifier* model, const xrk_dataset* train, c
     o.mixup = p.mixup;
     o.ema = p.ema;
     o.cutmix = p.cutmix;
+    o.stochastic_depth = p.stochastic_depth;
     o.balance = static_cast<xraykit::Balance>(p.balance);
     o.keep = static_cast<xraykit::Keep>(p.keep);
     if (p.threshold_rule) o.threshold_rule = xraykit::parse_threshold_rule(p.threshold_rule);

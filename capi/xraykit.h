@@ -176,6 +176,7 @@ typedef struct xrk_train_params {
   double mixup;              /* Beta(mixup, mixup) blend of each batch with itself; 0 = off (default), else 0.01-10 */
   double ema;                /* moving average of the weights, kept instead of the last step's; 0 = off (default), else in (0, 1) */
   double cutmix;             /* Beta(cutmix, cutmix) share of each image replaced by a partner's box; 0 = off (default), else 0.01-10; not with mixup */
+  double stochastic_depth;   /* share of images skipping the last residual block's branch per step (less for earlier ones); 0 = off (default), at most 0.5 */
 } xrk_train_params;
 
 /* Values of xrk_train_params.balance and .keep (the same order as the C++ enums). */

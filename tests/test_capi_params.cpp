@@ -31,5 +31,6 @@ TEST_CASE("C params: fields past an older caller's struct_size keep their defaul
   const xrk_train_params whole = as_given(sizeof(xrk_train_params));
   CHECK(whole.ema == 0.5);
   CHECK(whole.cutmix == 0.7);
+  CHECK(whole.stochastic_depth == 0.0);  // left at its default by the caller
   CHECK_THROWS_AS(as_given(0), xrk::Failure);
 }

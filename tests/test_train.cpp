@@ -131,6 +131,7 @@ TEST_CASE("interrupted then resumed training ends with the weights of an uninter
   o.augment = "light";
   o.balance = Balance::Sampler;
   o.mixup = 0.4;  // its per-step draws must resume exactly too
+  o.stochastic_depth = 0.3;  // and so must stochastic depth's
   o.ema = 0.9;    // and the weight average, which the checkpoint carries
   o.keep = Keep::Last;  // the average is kept, not the checkpoint's best epoch
 
@@ -274,13 +275,14 @@ TEST_CASE("bf16 training tracks fp32 training step by step") {
   }
 }
 
-TEST_CASE("mixup and cutmix each change what each step trains on, still learn the blob task, and are recorded") {
+TEST_CASE("mixup, cutmix and stochastic depth each change what each step trains on, still learn the blob task, and are recorded") {
   const Dataset train = blob_dataset(160, 1), val = blob_dataset(64, 2);
   TrainOptions plain = quick(1);
   TrainOptions mixed = plain;
   double TrainOptions::*lever = nullptr;
   SUBCASE("mixup") { lever = &TrainOptions::mixup; }
   SUBCASE("cutmix") { lever = &TrainOptions::cutmix; }
+  SUBCASE("stochastic depth") { lever = &TrainOptions::stochastic_depth; }
   REQUIRE(lever != nullptr);
   mixed.*lever = 0.4;
   ResNetClassifier a("resnet18", {"plain", "blob"}, tiny()), b("resnet18", {"plain", "blob"}, tiny());
@@ -379,6 +381,11 @@ TEST_CASE("fit refuses what it cannot train on") {
     o = quick(1);
     o.cutmix = alpha;
     CHECK_THROWS_WITH_AS(m.fit(train, val, o), doctest::Contains("cutmix"), InvalidArgument);
+  }
+  for (const double p : {-0.1, 0.6, std::nan("")}) {
+    o = quick(1);
+    o.stochastic_depth = p;
+    CHECK_THROWS_WITH_AS(m.fit(train, val, o), doctest::Contains("stochastic_depth"), InvalidArgument);
   }
   o = quick(1);
   o.mixup = o.cutmix = 0.2;

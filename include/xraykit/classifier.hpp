@@ -157,6 +157,11 @@ struct TrainOptions {
   /// share of the pixels, the share drawn from Beta(cutmix, cutmix); 0 = off, 1 is usual,
   /// else in [kMixupMin, kMixupMax]. Not together with mixup.
   double cutmix = 0;
+  /// Stochastic depth: while training, each residual block's branch is skipped for some
+  /// images of each batch, the last block's with this probability and earlier ones' in
+  /// proportion to their depth; 0 = off, else in (0, kStochasticDepthMax] (0.1-0.2 is usual).
+  double stochastic_depth = 0;
+  static constexpr double kStochasticDepthMax = 0.5;
   /// Exponential moving average of the weights: the averaged weights are validated, kept and
   /// saved instead of the last step's. `ema` is the old average's weight per step, ramped up
   /// as min(ema, (1 + step) / (10 + step)); 0 = off, else in (0, 1) (0.998 is usual).

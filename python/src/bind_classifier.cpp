@@ -55,6 +55,7 @@ TrainOptions train_options(const py::kwargs& options) {
     else if (key == "mixup") o.mixup = v.cast<double>();
     else if (key == "ema") o.ema = v.cast<double>();
     else if (key == "cutmix") o.cutmix = v.cast<double>();
+    else if (key == "stochastic_depth") o.stochastic_depth = v.cast<double>();
     else if (key == "balance") o.balance = parse_balance(v.cast<std::string>());
     else if (key == "freeze_epochs") o.freeze_epochs = v.cast<int>();
     else if (key == "patience") o.patience = v.cast<int>();
@@ -409,7 +410,7 @@ void add_training_methods(Classifier& cls) {
           py::arg("train"), py::arg("val"), py::arg("callback") = py::none(),
           "Trains with validation every epoch on `val` (patient-disjoint). Keyword options are TrainOptions' "
           "fields with its defaults (epochs, batch_size, optimizer, learning_rate, weight_decay, momentum, "
-          "warmup_epochs, label_smoothing, mixup, cutmix, ema, balance, freeze_epochs, patience, keep, augment, workers, threads, seed, "
+          "warmup_epochs, label_smoothing, mixup, cutmix, stochastic_depth, ema, balance, freeze_epochs, patience, keep, augment, workers, threads, seed, "
           "checkpoint, resume, bf16, threshold_rule, target_sensitivity, max_steps_per_epoch, bootstrap). "
           "callback(progress: dict) may return False to stop. Ctrl-C stops cleanly (result['interrupted']). "
           "Returns dict(history, best_epoch, best_val_auc, kept_epoch, stopped_early, cancelled, interrupted, "

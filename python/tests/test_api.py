@@ -338,3 +338,12 @@ def test_fit_takes_cutmix_but_not_with_mixup():
     assert m.provenance["options"]["cutmix"] == pytest.approx(1.0)
     with pytest.raises(xraykit.InvalidArgument, match="mixup and cutmix"):
         m.fit(train, val, epochs=1, mixup=0.2, cutmix=1.0)
+
+
+def test_fit_takes_stochastic_depth_and_records_it():
+    train, val = blobs(64, 5), blobs(32, 6)
+    m = xraykit.ResNetClassifier("resnet18", classes=["plain", "blob"], image_size=32, seed=1)
+    m.fit(train, val, epochs=1, batch_size=16, augment="none", bootstrap=0, stochastic_depth=0.2, bf16=False)
+    assert m.provenance["options"]["stochastic_depth"] == pytest.approx(0.2)
+    with pytest.raises(xraykit.InvalidArgument, match="stochastic_depth"):
+        m.fit(train, val, epochs=1, stochastic_depth=0.9)

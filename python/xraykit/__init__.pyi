@@ -117,7 +117,7 @@ class ResNetClassifier:
     def fit(self, train: Dataset, val: Dataset, callback: Optional[Callable[[Dict[str, Any]], Optional[bool]]] = None, *,
             epochs: int = 10, batch_size: int = 32, optimizer: str = "adamw", learning_rate: float = 1e-3,
             weight_decay: float = 1e-4, momentum: float = 0.9, warmup_epochs: float = 1.0,
-            label_smoothing: float = 0.0, mixup: float = 0.0, cutmix: float = 0.0, ema: float = 0.0, balance: str = "weights", freeze_epochs: int = 0, patience: int = 0,
+            label_smoothing: float = 0.0, mixup: float = 0.0, cutmix: float = 0.0, stochastic_depth: float = 0.0, ema: float = 0.0, balance: str = "weights", freeze_epochs: int = 0, patience: int = 0,
             keep: str = "last", augment: str = "robust,blur=2", workers: int = 1, threads: int = 0, seed: int = 42,
             checkpoint: str = "", resume: bool = False, bf16: bool = ..., threshold_rule: str = "balanced",
             target_sensitivity: float = 0.95, bootstrap: int = 1000,

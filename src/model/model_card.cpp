@@ -27,6 +27,7 @@ json options_json(const TrainOptions& o) {
           {"label_smoothing", o.label_smoothing},
           {"mixup", o.mixup},
           {"cutmix", o.cutmix},
+          {"stochastic_depth", o.stochastic_depth},
           {"ema", o.ema},
           {"balance", to_string(o.balance)},
           {"freeze_epochs", o.freeze_epochs},
@@ -52,6 +53,7 @@ TrainOptions options_from(const json& j) {
   read("label_smoothing", o.label_smoothing);
   read("mixup", o.mixup);
   read("cutmix", o.cutmix);
+  read("stochastic_depth", o.stochastic_depth);
   read("ema", o.ema);
   read("freeze_epochs", o.freeze_epochs);
   read("patience", o.patience);

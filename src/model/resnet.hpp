@@ -14,6 +14,10 @@ struct BlockImpl : torch::nn::Module {
   torch::Tensor forward(torch::Tensor x);
 
   bool bottleneck;
+  /// Stochastic depth: while training, the residual branch is scaled per sample by this
+  /// N x 1 x 1 x 1 tensor (0 drops it, leaving the shortcut); undefined = whole. Set for one
+  /// step by train/stochastic_depth.hpp; not a parameter or buffer, so never saved.
+  torch::Tensor branch_scale;
   torch::nn::Conv2d conv1{nullptr}, conv2{nullptr}, conv3{nullptr};
   torch::nn::BatchNorm2d bn1{nullptr}, bn2{nullptr}, bn3{nullptr};
   torch::nn::Sequential downsample{nullptr};

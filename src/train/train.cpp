@@ -14,6 +14,7 @@
 #include "train/checkpoint.hpp"
 #include "train/batch_loader.hpp"
 #include "train/mixup.hpp"
+#include "train/stochastic_depth.hpp"
 #include "train/weight_average.hpp"
 #include "train/train_step.hpp"
 #include "util/choice.hpp"
@@ -52,6 +53,8 @@ void validate(const ResNetClassifier& m, const Dataset& train, const Dataset& va
     throw InvalidArgument(fmt::format("mixup must be 0 (off) or in [{}, {}]", TrainOptions::kMixupMin, TrainOptions::kMixupMax));
   if (!(o.cutmix == 0 || (o.cutmix >= TrainOptions::kMixupMin && o.cutmix <= TrainOptions::kMixupMax)))
     throw InvalidArgument(fmt::format("cutmix must be 0 (off) or in [{}, {}]", TrainOptions::kMixupMin, TrainOptions::kMixupMax));
+  if (!(o.stochastic_depth >= 0 && o.stochastic_depth <= TrainOptions::kStochasticDepthMax))
+    throw InvalidArgument(fmt::format("stochastic_depth must be 0 (off) or in (0, {}]", TrainOptions::kStochasticDepthMax));
   if (o.mixup > 0 && o.cutmix > 0) throw InvalidArgument("mixup and cutmix cannot both be on: choose one");
   if (!(o.ema == 0 || (o.ema > 0 && o.ema < 1))) throw InvalidArgument("ema must be 0 (off) or in (0, 1)");
   if (o.freeze_epochs < 0 || o.patience < 0 || o.warmup_epochs < 0) throw InvalidArgument("negative epoch counts");
@@ -170,8 +173,8 @@ class Run {
     return live;
   }
 
-  // The identity of this run, which a checkpoint must match to be continued. ema, mixup, cutmix
-  // and label smoothing are named only when on, so checkpoints of runs without them, older ones
+  // The identity of this run, which a checkpoint must match to be continued. ema, mixup, cutmix,
+  // stochastic depth and label smoothing are named only when on, so checkpoints of runs without them, older ones
   // included, still resume. (Augmentation, balance and the optimiser's settings are not
   // named: a resume with others goes on with them.)
   nlohmann::json fingerprint() const {
@@ -181,6 +184,7 @@ class Run {
     if (o_.ema > 0) f["ema"] = o_.ema;
     if (o_.mixup > 0) f["mixup"] = o_.mixup;
     if (o_.cutmix > 0) f["cutmix"] = o_.cutmix;
+    if (o_.stochastic_depth > 0) f["stochastic_depth"] = o_.stochastic_depth;
     if (o_.label_smoothing > 0) f["label_smoothing"] = o_.label_smoothing;
     return f;
   }
@@ -251,9 +255,15 @@ class Run {
         x = std::move(mixed.images);
         y = std::move(mixed.targets);  // class probabilities: cross_entropy takes either form
       }
+      if (o_.stochastic_depth > 0) {
+        constexpr std::uint64_t kDepthStream = 3'000'017ULL;
+        Rng rng(mix_seed(o_.seed, kDepthStream + static_cast<std::uint64_t>(global_step)));
+        draw_drop_paths(net, o_.stochastic_depth, x.size(0), rng);
+      }
       lr_ = learning_rate(global_step);
       set_learning_rate(*optimizer_, lr_);
       loss_sum += train_step(net, *optimizer_, x, y, loss_options_, o_.bf16);
+      if (o_.stochastic_depth > 0) clear_drop_paths(net);  // whole again for anything else
       if (average_) average_->update(impl_.named_state(), global_step);
       images_done_ += batch->n;
       if (callback_ && !callback_(progress(epoch, step + 1, loss_sum / (step + 1), nullptr))) {

@@ -101,6 +101,7 @@ int main(void) {
   EXPECT(xrk_train_default_params().mixup == 0.0); /* off unless asked for, as TrainOptions */
   EXPECT(xrk_train_default_params().ema == 0.0);
   EXPECT(xrk_train_default_params().cutmix == 0.0);
+  EXPECT(xrk_train_default_params().stochastic_depth == 0.0);
 
   /* The shipped model loads by name; a missing one names where it looked. */
   xrk_classifier *shipped = NULL;

@@ -127,6 +127,7 @@ rc=$?
 [ $rc -ne 0 ] && [ $rc -lt 128 ] && grep -q -- "--mixup: Value 20 not in range" "$work/err" &&
   ok "mixup out of range" || { bad "mixup out of range (rc $rc)"; cat "$work/err"; }
 expect_error "ema of 1" "ema must be 0 \\(off\\) or in \\(0, 1\\)" "$xk" train "$work/data" -o "$work/x.xrk" --ema 1
+expect_error "stochastic depth too high" "stochastic_depth must be 0 \\(off\\) or in \\(0, 0.5" "$xk" train "$work/data" -o "$work/x.xrk" --stochastic-depth 0.7
 expect_error "mixup with cutmix" "mixup and cutmix cannot both be on" "$xk" train "$work/data" -o "$work/x.xrk" --mixup 0.2 --cutmix 1
 expect_error "bad fold" "--fold 4/3: need K >= 2" "$xk" train "$work/data" -o "$work/x.xrk" --fold 4/3
 

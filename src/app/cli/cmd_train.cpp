@@ -86,6 +86,11 @@ void add_options(CLI::App* cmd, TrainArgs& a) {
                               TrainOptions::kMixupMin))
       ->check(CLI::Range(0.0, TrainOptions::kMixupMax))
       ->capture_default_str();
+  cmd->add_option("--stochastic-depth", a.train.stochastic_depth,
+                  fmt::format("Skip each residual block's branch for this share of the images at the last block, "
+                              "less in earlier ones (0 = off; 0.1-0.2 is usual; at most {})",
+                              TrainOptions::kStochasticDepthMax))
+      ->capture_default_str();
   cmd->add_option("--ema", a.train.ema,
                   "Keep an exponential moving average of the weights, this much of the old average per step "
                   "(0 = off; 0.998 is usual; below 1)")
