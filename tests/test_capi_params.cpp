@@ -13,6 +13,7 @@ TEST_CASE("C params: fields past an older caller's struct_size keep their defaul
   p.mixup = 5;  // set, but past the struct_size of a caller from before them
   p.ema = 0.5;
   p.cutmix = 0.7;
+  p.stochastic_depth = 0.3;
   auto as_given = [&](std::size_t size) {
     p.struct_size = static_cast<decltype(p.struct_size)>(size);
     return xrk::params_or_default(&p, defaults);
@@ -28,9 +29,12 @@ TEST_CASE("C params: fields past an older caller's struct_size keep their defaul
   const xrk_train_params with_ema = as_given(offsetof(xrk_train_params, cutmix));
   CHECK(with_ema.ema == 0.5);
   CHECK(with_ema.cutmix == 0.0);
+  const xrk_train_params with_cutmix = as_given(offsetof(xrk_train_params, stochastic_depth));
+  CHECK(with_cutmix.cutmix == 0.7);
+  CHECK(with_cutmix.stochastic_depth == 0.0);
   const xrk_train_params whole = as_given(sizeof(xrk_train_params));
   CHECK(whole.ema == 0.5);
   CHECK(whole.cutmix == 0.7);
-  CHECK(whole.stochastic_depth == 0.0);  // left at its default by the caller
+  CHECK(whole.stochastic_depth == 0.3);
   CHECK_THROWS_AS(as_given(0), xrk::Failure);
 }

@@ -76,7 +76,7 @@ torch::Tensor BlockImpl::forward(torch::Tensor x) {
   torch::Tensor out = torch::relu(bn1(conv1(x)));
   out = bn2(conv2(out));
   if (bottleneck) out = bn3(conv3(torch::relu(out)));
-  if (branch_scale.defined() && is_training()) out = out * branch_scale.to(out.scalar_type());
+  if (branch_scale.defined() && is_training()) out = out * branch_scale.to(out.options());
   const torch::Tensor identity = downsample ? downsample->forward(x) : x;
   return torch::relu(out + identity);
 }

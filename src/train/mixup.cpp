@@ -52,19 +52,19 @@ MixedBatch cut_batch(const torch::Tensor& images, const torch::Tensor& labels, i
   const double drawn = sample_beta(alpha, rng);
   const torch::Tensor perm = shuffled_order(images.size(0), rng);
   const int64_t h = images.size(2), w = images.size(3);
-  // A box with the image's aspect whose area is the drawn share 1 - lambda, before clipping.
+  // A box with the image's aspect whose area is the drawn share 1 - lambda (to the nearest
+  // pixel), centred anywhere, then clipped at the borders.
   const double side = std::sqrt(1 - drawn);
   const auto cy = static_cast<int64_t>(rng.uniform() * static_cast<double>(h));
   const auto cx = static_cast<int64_t>(rng.uniform() * static_cast<double>(w));
-  const auto half_h = static_cast<int64_t>(side * static_cast<double>(h) / 2);
-  const auto half_w = static_cast<int64_t>(side * static_cast<double>(w) / 2);
-  const int64_t y0 = std::clamp<int64_t>(cy - half_h, 0, h), y1 = std::clamp<int64_t>(cy + half_h, 0, h);
-  const int64_t x0 = std::clamp<int64_t>(cx - half_w, 0, w), x1 = std::clamp<int64_t>(cx + half_w, 0, w);
+  const int64_t box_h = std::lround(side * static_cast<double>(h)), box_w = std::lround(side * static_cast<double>(w));
+  const int64_t y0 = std::clamp<int64_t>(cy - box_h / 2, 0, h), y1 = std::clamp<int64_t>(cy - box_h / 2 + box_h, 0, h);
+  const int64_t x0 = std::clamp<int64_t>(cx - box_w / 2, 0, w), x1 = std::clamp<int64_t>(cx - box_w / 2 + box_w, 0, w);
   using torch::indexing::Slice;
   MixedBatch m;
   m.images = images.clone();
   m.images.index_put_({Slice(), Slice(), Slice(y0, y1), Slice(x0, x1)},
-                      images.index_select(0, perm).index({Slice(), Slice(), Slice(y0, y1), Slice(x0, x1)}));
+                      images.index({perm, Slice(), Slice(y0, y1), Slice(x0, x1)}));
   m.lambda = 1 - static_cast<double>((y1 - y0) * (x1 - x0)) / static_cast<double>(h * w);
   m.targets = mixed_targets(labels, perm, classes, m.lambda);
   return m;

@@ -255,15 +255,15 @@ class Run {
         x = std::move(mixed.images);
         y = std::move(mixed.targets);  // class probabilities: cross_entropy takes either form
       }
+      DropPaths drop_paths(net);  // whole again after the step, even one that throws
       if (o_.stochastic_depth > 0) {
         constexpr std::uint64_t kDepthStream = 3'000'017ULL;
-        Rng rng(mix_seed(o_.seed, kDepthStream + static_cast<std::uint64_t>(global_step)));
-        draw_drop_paths(net, o_.stochastic_depth, x.size(0), rng);
+        Rng rng(mix_seed(mix_seed(o_.seed, kDepthStream), static_cast<std::uint64_t>(global_step)));
+        drop_paths.draw(o_.stochastic_depth, x.size(0), rng);
       }
       lr_ = learning_rate(global_step);
       set_learning_rate(*optimizer_, lr_);
       loss_sum += train_step(net, *optimizer_, x, y, loss_options_, o_.bf16);
-      if (o_.stochastic_depth > 0) clear_drop_paths(net);  // whole again for anything else
       if (average_) average_->update(impl_.named_state(), global_step);
       images_done_ += batch->n;
       if (callback_ && !callback_(progress(epoch, step + 1, loss_sum / (step + 1), nullptr))) {
