@@ -2,7 +2,9 @@
 
 usage: python3 scripts/research/paired_folds.py A B FOLD [FOLD ...]
   A and B: an evaluation output pattern with {} for the fold (/work/kf/S{}.eval), or
-  RECORDS.jsonl#NAME for the summaries saved there (docs/research/binary_folds.jsonl#B)
+  RECORDS.jsonl#NAME for the summaries saved there (docs/research/binary_folds.jsonl#B);
+  RECORDS.jsonl#NAME1+NAME2 takes each fold from the first name that has it (a baseline
+  retrained on another machine for some folds: binary_folds.jsonl#Bf+B)
   e.g. scripts/research/paired_folds.py docs/research/binary_folds.jsonl#B /work/kf/L{}.eval 1 2 3 4 5
        python3 scripts/research/paired_folds.py --save RECORDS.jsonl NAME PATTERN FOLD [FOLD ...] [--note TEXT]
   --save appends each fold's summary rows (what the comparison reads) to RECORDS.jsonl, so
@@ -25,12 +27,13 @@ FIGURES = ["AUC", "accuracy", "sensitivity", "specificity"]
 def summary(source, fold):
     """The rows of ROWS for one fold of a recipe: from its evaluation output or a saved record."""
     if ".jsonl#" in source:
-        path, name = source.split("#", 1)
-        for line in open(path):
-            record = json.loads(line)
-            if record["recipe"] == name and str(record["fold"]) == str(fold):
-                return record["rows"]
-        sys.exit(f"{path}: no record of {name}, fold {fold}")
+        path, names = source.split("#", 1)
+        records = [json.loads(line) for line in open(path)]
+        for name in names.split("+"):
+            for record in records:
+                if record["recipe"] == name and str(record["fold"]) == str(fold):
+                    return record["rows"]
+        sys.exit(f"{path}: no record of {names}, fold {fold}")
     rows = parse(source.format(fold))[1]
     return {row: rows[row] for _, row in ROWS}
 
