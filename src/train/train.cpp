@@ -173,10 +173,10 @@ class Run {
     return live;
   }
 
-  // The identity of this run, which a checkpoint must match to be continued. ema, mixup, cutmix,
-  // stochastic depth and label smoothing are named only when on, so checkpoints of runs without them, older ones
-  // included, still resume. (Augmentation, balance and the optimiser's settings are not
-  // named: a resume with others goes on with them.)
+  // The identity of this run, which a checkpoint must match to be continued. ema, mixup,
+  // cutmix, stochastic depth and label smoothing are named only when on, so checkpoints of
+  // runs without them, older ones included, still resume. (Augmentation, balance and the
+  // optimiser's settings are not named: a resume with others goes on with them.)
   nlohmann::json fingerprint() const {
     nlohmann::json f = {{"arch", model_.arch()},         {"classes", model_.classes()},   {"image_size", model_.image_size()},
                         {"channels", model_.channels()}, {"train_images", train_.size()}, {"val_images", val_.size()},
@@ -255,15 +255,17 @@ class Run {
         x = std::move(mixed.images);
         y = std::move(mixed.targets);  // class probabilities: cross_entropy takes either form
       }
-      DropPaths drop_paths(net);  // whole again after the step, even one that throws
-      if (o_.stochastic_depth > 0) {
-        constexpr std::uint64_t kDepthStream = 3'000'017ULL;
-        Rng rng(mix_seed(mix_seed(o_.seed, kDepthStream), static_cast<std::uint64_t>(global_step)));
-        drop_paths.draw(o_.stochastic_depth, x.size(0), rng);
-      }
       lr_ = learning_rate(global_step);
       set_learning_rate(*optimizer_, lr_);
-      loss_sum += train_step(net, *optimizer_, x, y, loss_options_, o_.bf16);
+      {
+        DropPaths drop_paths(net);  // whole again after the step, even one that throws
+        if (o_.stochastic_depth > 0) {
+          constexpr std::uint64_t kDepthStream = 3'000'017ULL;
+          Rng rng(mix_seed(mix_seed(o_.seed, kDepthStream), static_cast<std::uint64_t>(global_step)));
+          drop_paths.draw(o_.stochastic_depth, x.size(0), rng);
+        }
+        loss_sum += train_step(net, *optimizer_, x, y, loss_options_, o_.bf16);
+      }
       if (average_) average_->update(impl_.named_state(), global_step);
       images_done_ += batch->n;
       if (callback_ && !callback_(progress(epoch, step + 1, loss_sum / (step + 1), nullptr))) {
