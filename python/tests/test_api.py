@@ -331,19 +331,14 @@ def test_fit_takes_mixup_and_ema_and_records_them():
         m.fit(train, val, epochs=1, ema=1.0)
 
 
-def test_fit_takes_cutmix_but_not_with_mixup():
+@pytest.mark.parametrize("option, value, refused, message", [
+    ("cutmix", 1.0, dict(mixup=0.2, cutmix=1.0), "mixup and cutmix"),
+    ("stochastic_depth", 0.2, dict(stochastic_depth=0.9), "stochastic_depth"),
+])
+def test_fit_takes_a_regulariser_records_it_and_refuses_bad_values(option, value, refused, message):
     train, val = blobs(64, 5), blobs(32, 6)
     m = xraykit.ResNetClassifier("resnet18", classes=["plain", "blob"], image_size=32, seed=1)
-    m.fit(train, val, epochs=1, batch_size=16, augment="none", bootstrap=0, cutmix=1.0, bf16=False)
-    assert m.provenance["options"]["cutmix"] == pytest.approx(1.0)
-    with pytest.raises(xraykit.InvalidArgument, match="mixup and cutmix"):
-        m.fit(train, val, epochs=1, mixup=0.2, cutmix=1.0)
-
-
-def test_fit_takes_stochastic_depth_and_records_it():
-    train, val = blobs(64, 5), blobs(32, 6)
-    m = xraykit.ResNetClassifier("resnet18", classes=["plain", "blob"], image_size=32, seed=1)
-    m.fit(train, val, epochs=1, batch_size=16, augment="none", bootstrap=0, stochastic_depth=0.2, bf16=False)
-    assert m.provenance["options"]["stochastic_depth"] == pytest.approx(0.2)
-    with pytest.raises(xraykit.InvalidArgument, match="stochastic_depth"):
-        m.fit(train, val, epochs=1, stochastic_depth=0.9)
+    m.fit(train, val, epochs=1, batch_size=16, augment="none", bootstrap=0, bf16=False, **{option: value})
+    assert m.provenance["options"][option] == pytest.approx(value)
+    with pytest.raises(xraykit.InvalidArgument, match=message):
+        m.fit(train, val, epochs=1, **refused)
